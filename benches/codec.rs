@@ -1,0 +1,2 @@
+//! Criterion benchmarks of the ftp-proto codec.
+fn main() {}

@@ -1,0 +1,30 @@
+//! Listing parsers: never panic; formatters never emit CR, LF or NUL; an MLSx entry that
+//! parses re-formats to a line that parses to the same entry.
+#![no_main]
+
+use ftp_proto::listing::{format_mlsx_line, format_unix_line, parse_list_line, parse_mlsx_line, ListLine};
+use libfuzzer_sys::fuzz_target;
+
+fn clean(line: &[u8]) -> bool {
+    !line.iter().any(|b| matches!(b, b'\r' | b'\n' | 0))
+}
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(ListLine::Entry(entry)) = parse_list_line(data) {
+        let mut out = Vec::new();
+        format_unix_line(&entry, 1_764_000_000, &mut out);
+        assert!(clean(&out));
+        let mut mlsx = Vec::new();
+        format_mlsx_line(&entry, &mut mlsx);
+        assert!(clean(&mlsx));
+    }
+    if let Ok(entry) = parse_mlsx_line(data) {
+        let mut out = Vec::new();
+        format_mlsx_line(&entry, &mut out);
+        assert!(clean(&out));
+        if clean(&entry.name) && !entry.name.is_empty() {
+            let again = parse_mlsx_line(&out).expect("formatted MLSx line parses");
+            assert_eq!(again, entry, "MLSx round trip");
+        }
+    }
+});

@@ -23,6 +23,8 @@
 //! | [`address`] | PORT/PASV, EPRT/EPSV, LPRT/LPSV host-port encodings | 959, 1123, 1639, 2428 |
 //! | [`ascii`] | streaming TYPE A line-ending conversion | 959 §3.1.1 |
 //! | [`listing`] | LIST (Unix, DOS) and MLSD/MLST parsing and formatting | 959, 3659 |
+//! | [`path`] | virtual path normalisation (bytes, `..` clamped at the root) | 959 §3.2, 2640 |
+//! | [`server`] | the server session state machine | 959, 1123, 2389, 2428, 2577, 3659, 7151 |
 //! | [`time`] | `YYYYMMDDHHMMSS[.sss]` timestamps (MDTM, MFMT, MLSD `modify`) | 3659 §2.3 |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -33,5 +35,7 @@ pub mod ascii;
 pub mod command;
 pub mod line;
 pub mod listing;
+pub mod path;
 pub mod reply;
+pub mod server;
 pub mod time;

@@ -1,7 +1,13 @@
 //! The FTP server adapter: runs the sans-IO protocol core of `ftp-proto` on an async runtime.
 //!
-//! This crate holds the parts of a server that touch the outside world:
+//! This crate holds the parts of a server that touch the outside world; every protocol decision
+//! (which reply, which data connection is allowed, what a timeout means) is taken by
+//! [`ftp_proto::server::ServerSession`], one per control connection.
 //!
+//! - [`Server`]: a builder (listen addresses, passive port range and public address, limits,
+//!   timeouts), the accept loop with connection caps (`421` at accept), graceful shutdown.
+//! - [`runtime`]: the few operations a runtime supplies (TCP, a timer, spawning), implemented for
+//!   tokio and async-std; sessions and transfers are written once against it.
 //! - [`storage`]: where files live. The [`Storage`](storage::Storage) trait is async and
 //!   streaming (no file is ever held whole in memory, offsets are `u64`), and it comes with two
 //!   implementations: [`FsStorage`](storage::FsStorage), a directory on disk with every path
@@ -31,5 +37,14 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod auth;
+mod connection;
+mod convert;
 pub mod limits;
+pub mod runtime;
+mod server;
 pub mod storage;
+mod transfer;
+
+pub use ftp_proto;
+pub use ftp_proto::server::ServerConfig;
+pub use server::{Bound, Server, ServerBuilder};

@@ -85,6 +85,8 @@ pub struct ServerSession {
     pending: Option<(RequestId, Pending)>,
     transfer: Option<Transfer>,
     quit_after_transfer: bool,
+    /// The server is shutting down: close with `421` once the running transfer ends.
+    shutdown_after_transfer: bool,
     idle_deadline: Option<Instant>,
 }
 
@@ -255,6 +257,7 @@ impl ServerSession {
             pending: None,
             transfer: None,
             quit_after_transfer: false,
+            shutdown_after_transfer: false,
             idle_deadline: None,
             local,
             peer,
@@ -279,8 +282,8 @@ impl ServerSession {
         if self.closed {
             return;
         }
-        if self.quit_after_transfer {
-            // RFC 959 §4.1.1 QUIT: nothing after it is read.
+        if self.quit_after_transfer || self.shutdown_after_transfer {
+            // RFC 959 §4.1.1 QUIT: nothing after it is read (nor during a shutdown).
             return;
         }
         self.inbuf.extend_from_slice(bytes);
@@ -298,6 +301,7 @@ impl ServerSession {
     pub fn wants_input(&self) -> bool {
         !self.closed
             && !self.quit_after_transfer
+            && !self.shutdown_after_transfer
             && self.queue.len() < self.config.max_pipelined
             && self.inbuf.len() < self.input_cap / 2
     }
@@ -314,6 +318,51 @@ impl ServerSession {
             self.requests.push_back(Request::AbortTransfer { id: t.id });
         }
         self.close();
+    }
+
+    /// The server is shutting down (RFC 959 §5.4: `421 Service not available, closing control
+    /// connection`).
+    ///
+    /// With no transfer running the session answers `421` and closes now. A running transfer
+    /// may finish first: its reply is sent, then `421` (or the `221` of a pending `QUIT`), and
+    /// no further command is read. Call [`handle_shutdown_deadline`] when the embedder's grace
+    /// period is over.
+    ///
+    /// [`handle_shutdown_deadline`]: Self::handle_shutdown_deadline
+    pub fn handle_shutdown(&mut self, now: Instant) {
+        if self.closed {
+            return;
+        }
+        if self.transfer.is_some() {
+            self.shutdown_after_transfer = true;
+            self.queue.clear();
+            self.inbuf.clear();
+        } else {
+            self.reply(
+                421,
+                "Service closing control connection: server shutting down.",
+            );
+            self.close();
+        }
+        self.pump(now);
+    }
+
+    /// The shutdown grace period is over: a running transfer is aborted (`426`), then the
+    /// session answers `421` and closes.
+    pub fn handle_shutdown_deadline(&mut self, now: Instant) {
+        if self.closed {
+            return;
+        }
+        if let Some(t) = self.transfer.take() {
+            self.requests.push_back(Request::AbortTransfer { id: t.id });
+            self.reply(426, "Connection closed; transfer aborted.");
+        }
+        self.reply(
+            421,
+            "Service closing control connection: server shutting down.",
+        );
+        self.close();
+        self.pump(now);
     }
 
     /// The deadline from [`poll_timeout`](Self::poll_timeout) has passed (calling it early is
@@ -1406,6 +1455,13 @@ impl ServerSession {
             }
         }
         self.touch_idle(now);
+        if self.shutdown_after_transfer && !self.quit_after_transfer {
+            self.reply(
+                421,
+                "Service closing control connection: server shutting down.",
+            );
+            self.close();
+        }
         if self.quit_after_transfer {
             // RFC 959 §4.1.1 QUIT: "if a file transfer is in progress, the connection will
             // remain open for result response and the server will then close it".

@@ -1815,3 +1815,51 @@ fn cdup_at_root_and_home() {
     );
     assert!(d.s.cwd().is_root());
 }
+
+#[test]
+fn shutdown_when_idle_answers_421_and_closes() {
+    let mut d = logged_in();
+    d.s.handle_shutdown(d.now);
+    d.run();
+    assert_eq!(codes(&d.take_wire()), [421]);
+    assert!(d.s.is_closed());
+    assert_eq!(d.requests(|r| matches!(r, Request::Close)), 1);
+}
+
+#[test]
+fn shutdown_lets_a_running_transfer_finish() {
+    let mut d = manual();
+    d.send("RETR /pub/a.txt");
+    assert_eq!(
+        d.event(TransferEvent::Opened {
+            size: None,
+            name: None
+        }),
+        [150]
+    );
+    d.s.handle_shutdown(d.now);
+    d.run();
+    assert_eq!(codes(&d.take_wire()), Vec::<u16>::new());
+    assert!(!d.s.wants_input());
+    // Commands sent during the grace period are not read.
+    assert_eq!(d.send("NOOP"), Vec::<u16>::new());
+    assert_eq!(d.event(TransferEvent::Finished { bytes: 12 }), [226, 421]);
+    assert!(d.s.is_closed());
+}
+
+#[test]
+fn shutdown_deadline_aborts_the_transfer() {
+    let mut d = manual();
+    d.send("RETR /pub/a.txt");
+    d.event(TransferEvent::Opened {
+        size: None,
+        name: None,
+    });
+    d.s.handle_shutdown(d.now);
+    d.s.handle_shutdown_deadline(d.now);
+    d.run();
+    assert_eq!(codes(&d.take_wire()), [426, 421]);
+    let id = d.running.unwrap();
+    assert!(d.log.iter().any(|r| *r == Request::AbortTransfer { id }));
+    assert!(d.s.is_closed());
+}

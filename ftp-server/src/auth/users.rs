@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use base64ct::{Base64Unpadded, Encoding};
 use bytes::Bytes;
@@ -184,6 +184,9 @@ pub struct User {
     hash: Arc<PasswordHash>,
     home: Bytes,
     writable: bool,
+    /// A keyed fast hash of the password last verified for this user (see
+    /// [`UserTable`]'s "Verified-password cache").
+    verified: Arc<Mutex<Option<[u8; 32]>>>,
 }
 
 impl User {
@@ -248,6 +251,15 @@ impl fmt::Debug for User {
 ///
 /// Users are read-only and start in `/` unless configured otherwise.
 ///
+/// # Verified-password cache
+///
+/// A slow hash makes every login cost tens of milliseconds of CPU, which caps a busy server's
+/// logins per second. After a successful login the table remembers, for that user only, an
+/// HMAC-SHA256 of the password under a random key made when the table was created and never
+/// stored. A later login with the same password matches that value (in constant time) and
+/// skips the slow hash; any other password — wrong, or a guess — still pays the full cost, so
+/// online guessing is not made cheaper. The cache lives in memory only, one value per user.
+///
 /// ```
 /// use ftp_server::auth::{Authenticator, UserTable};
 ///
@@ -270,6 +282,8 @@ pub struct UserTable {
     users: HashMap<Bytes, User>,
     iterations: u32,
     dummy: Arc<PasswordHash>,
+    /// The secret key of the verified-password cache, random per table.
+    cache_key: [u8; 32],
 }
 
 impl Default for UserTable {
@@ -288,10 +302,13 @@ impl UserTable {
     /// (at least 1).
     pub fn with_iterations(iterations: u32) -> Self {
         let iterations = iterations.max(1);
+        let mut cache_key = [0u8; 32];
+        getrandom::fill(&mut cache_key).expect("the operating system's random source failed");
         UserTable {
             users: HashMap::new(),
             iterations,
             dummy: Arc::new(PasswordHash::dummy(iterations)),
+            cache_key,
         }
     }
 
@@ -333,6 +350,7 @@ impl UserTable {
             hash: Arc::new(hash),
             home: Bytes::from_static(b"/"),
             writable: false,
+            verified: Arc::new(Mutex::new(None)),
         };
         self.users.insert(name.clone(), user);
         self.users
@@ -387,21 +405,45 @@ impl fmt::Debug for UserTable {
     }
 }
 
+/// HMAC-SHA256 of the cache key under the password (PBKDF2 with one iteration is exactly
+/// that): cheap, and useless without the per-table key.
+fn fast_hash(key: &[u8; 32], password: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<Sha256>(password, key, 1, &mut out);
+    out
+}
+
 impl Authenticator for UserTable {
     fn authenticate(
         &self,
         user: &[u8],
         password: &[u8],
     ) -> impl Future<Output = Result<Account, AuthError>> + Send {
-        let (hash, account) = match self.users.get(user) {
-            Some(user) => (Arc::clone(&user.hash), Some(user.account())),
-            None => (Arc::clone(&self.dummy), None),
+        let fast = fast_hash(&self.cache_key, password);
+        let (hash, account, verified) = match self.users.get(user) {
+            Some(user) => (
+                Arc::clone(&user.hash),
+                Some(user.account()),
+                Some(Arc::clone(&user.verified)),
+            ),
+            None => (Arc::clone(&self.dummy), None, None),
         };
+        let cached = verified.as_ref().is_some_and(|v| {
+            v.lock()
+                .ok()
+                .and_then(|v| *v)
+                .is_some_and(|known| bool::from(known.ct_eq(&fast)))
+        });
         let password = password.to_vec();
         async move {
-            let matches = blocking::unblock(move || hash.verify(&password)).await;
+            let matches = cached || blocking::unblock(move || hash.verify(&password)).await;
             match account {
-                Some(account) if matches => Ok(account),
+                Some(account) if matches => {
+                    if let Some(Ok(mut v)) = verified.as_ref().map(|v| v.lock()) {
+                        *v = Some(fast);
+                    }
+                    Ok(account)
+                }
                 _ => Err(AuthError::Rejected),
             }
         }
@@ -412,6 +454,25 @@ impl Authenticator for UserTable {
 mod tests {
     use super::*;
     use futures_lite::future::block_on;
+
+    #[test]
+    fn verified_password_cache_only_matches_the_same_password() {
+        let mut table = UserTable::with_iterations(1_000);
+        table.add_user("alice", b"pw");
+        assert!(block_on(table.authenticate(b"alice", b"pw")).is_ok());
+        let cached = table
+            .users
+            .get(&b"alice"[..])
+            .unwrap()
+            .verified
+            .lock()
+            .unwrap()
+            .is_some();
+        assert!(cached, "a successful login fills the cache");
+        assert!(block_on(table.authenticate(b"alice", b"pw")).is_ok());
+        assert!(block_on(table.authenticate(b"alice", b"wrong")).is_err());
+        assert!(block_on(table.authenticate(b"bob", b"pw")).is_err());
+    }
 
     #[test]
     fn rfc_7914_test_vector() {

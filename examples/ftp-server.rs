@@ -56,6 +56,10 @@ struct Args {
     /// Close control connections idle this many seconds.
     #[arg(long, default_value_t = 300)]
     idle_timeout: u64,
+    /// Do not fsync uploads before committing them (faster, as most FTP servers do; after a
+    /// power loss a just-uploaded file may be incomplete).
+    #[arg(long)]
+    no_sync: bool,
     /// Log level (error, warn, info, debug, trace) or a RUST_LOG-style filter; RUST_LOG wins.
     #[arg(long, default_value = "info")]
     log: String,
@@ -111,7 +115,8 @@ async fn main() -> ExitCode {
 
 async fn run(args: Args) -> Result<(), String> {
     let storage = FsStorage::new(&args.root)
-        .map_err(|e| format!("cannot serve {}: {e}", args.root.display()))?;
+        .map_err(|e| format!("cannot serve {}: {e}", args.root.display()))?
+        .with_sync_uploads(!args.no_sync);
 
     let mut users = UserTable::new();
     for (name, pass) in &args.users {

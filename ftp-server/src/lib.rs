@@ -48,3 +48,8 @@ mod transfer;
 pub use ftp_proto;
 pub use ftp_proto::server::ServerConfig;
 pub use server::{Bound, Server, ServerBuilder};
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

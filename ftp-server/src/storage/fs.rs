@@ -78,6 +78,8 @@ struct Jail {
     /// The canonical root directory.
     root: PathBuf,
     max_list_entries: usize,
+    /// `fsync` an upload before it is committed.
+    sync_uploads: bool,
 }
 
 impl FsStorage {
@@ -99,6 +101,7 @@ impl FsStorage {
             jail: Arc::new(Jail {
                 root,
                 max_list_entries: DEFAULT_MAX_LIST_ENTRIES,
+                sync_uploads: true,
             }),
         })
     }
@@ -111,6 +114,21 @@ impl FsStorage {
             jail: Arc::new(Jail {
                 root: self.jail.root.clone(),
                 max_list_entries: max,
+                sync_uploads: self.jail.sync_uploads,
+            }),
+        }
+    }
+
+    /// Whether [`Upload::commit`] flushes the file to stable storage (`fsync`) before it
+    /// becomes visible (default `true`: after a crash or power loss the target holds either
+    /// the old or the complete new version). With `false`, commit only renames, as most FTP
+    /// servers do; the data reaches the disk when the kernel writes it back.
+    pub fn with_sync_uploads(self, sync: bool) -> Self {
+        FsStorage {
+            jail: Arc::new(Jail {
+                root: self.jail.root.clone(),
+                max_list_entries: self.jail.max_list_entries,
+                sync_uploads: sync,
             }),
         }
     }
@@ -518,6 +536,7 @@ impl Storage for FsStorage {
                 file: Some(Unblock::with_capacity(UPLOAD_PIPE, file)),
                 temp,
                 path: virtual_path,
+                sync: jail.sync_uploads,
             })
         })
     }
@@ -537,6 +556,8 @@ pub struct FsUpload {
     /// The temporary file and its target, for [`WriteMode::Replace`].
     temp: Option<Temp>,
     path: Vec<u8>,
+    /// `fsync` before commit.
+    sync: bool,
 }
 
 impl FsUpload {
@@ -582,8 +603,9 @@ impl Upload for FsUpload {
         let flushed = file.flush().await;
         let file = file.into_inner().await;
         let temp = self.temp.take();
+        let sync = self.sync;
         unblock(move || {
-            let result = flushed.and_then(|()| file.sync_all());
+            let result = flushed.and_then(|()| if sync { file.sync_all() } else { Ok(()) });
             drop(file);
             match temp {
                 None => result,
@@ -661,6 +683,7 @@ mod tests {
             file: Some(Unblock::with_capacity(UPLOAD_PIPE, file)),
             temp: None,
             path: b"/full".to_vec(),
+            sync: true,
         };
         block_on(async {
             let written = upload.write_all(&[0; 4096]).await;

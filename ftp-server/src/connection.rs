@@ -67,7 +67,8 @@ pub(crate) async fn serve<R, S, A>(
     };
     let peer = canonical(peer);
     let span = tracing::info_span!("session", %peer, user = tracing::field::Empty);
-    let session = ServerSession::new(Arc::clone(&shared.config), local, peer, Instant::now());
+    let mut session = ServerSession::new(Arc::clone(&shared.config), local, peer, Instant::now());
+    session.set_command_log(tracing::enabled!(tracing::Level::DEBUG));
     let mut conn = Connection {
         shared,
         session,
@@ -171,7 +172,15 @@ where
                     debug!("control read failed: {e}");
                     self.session.handle_eof(now);
                 }
-                Wake::Transfer(r) => self.session.handle_transfer_event(r.id, r.event, now),
+                Wake::Transfer(r) => {
+                    if matches!(
+                        r.event,
+                        TransferEvent::Finished { .. } | TransferEvent::Failed(_)
+                    ) {
+                        self.transfers.retain(|(t, _)| *t != r.id);
+                    }
+                    self.session.handle_transfer_event(r.id, r.event, now)
+                }
                 Wake::Timer => self.session.handle_timeout(now),
                 Wake::Shutdown => {
                     shutting_down = true;
@@ -188,6 +197,10 @@ where
 
     /// Writes the session's replies and performs its requests until it has nothing to say.
     async fn drain(&mut self, control: &mut R::Stream) -> io::Result<()> {
+        // Commands as received; `Display` hides the PASS argument.
+        while let Some(command) = self.session.poll_command() {
+            debug!("-> {command}");
+        }
         loop {
             while let Some(bytes) = self.session.poll_transmit() {
                 if tracing::enabled!(tracing::Level::DEBUG) {

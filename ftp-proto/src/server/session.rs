@@ -33,6 +33,9 @@ fn is_dir(e: &crate::listing::Entry) -> bool {
     matches!(e.kind, EntryKind::Dir | EntryKind::CurrentDir)
 }
 
+/// How many received commands [`ServerSession::poll_command`] keeps at most.
+const COMMAND_LOG_CAP: usize = 64;
+
 /// The server side of one FTP control connection, as a sans-IO state machine.
 ///
 /// Construct it when a connection is accepted, feed it with the `handle_*` methods and, after
@@ -65,6 +68,8 @@ pub struct ServerSession {
     /// Encoded replies not yet taken by `poll_transmit`.
     out: Vec<u8>,
     requests: VecDeque<Request>,
+    /// Commands received, for the embedder's log (only when enabled).
+    command_log: Option<VecDeque<Command>>,
     next_id: u64,
     closed: bool,
 
@@ -241,6 +246,7 @@ impl ServerSession {
             queue: VecDeque::new(),
             out: Vec::new(),
             requests: VecDeque::new(),
+            command_log: None,
             next_id: 0,
             closed: false,
             auth: Auth::Greeted,
@@ -462,6 +468,19 @@ impl ServerSession {
         self.requests.pop_front()
     }
 
+    /// Starts or stops recording received commands for [`poll_command`](Self::poll_command)
+    /// (off by default, so a session that nobody logs keeps no copies).
+    pub fn set_command_log(&mut self, enabled: bool) {
+        self.command_log = enabled.then(VecDeque::new);
+    }
+
+    /// The next command received since the last call, for logging, when
+    /// [`set_command_log`](Self::set_command_log) is on. Log it with its `Display` form, which
+    /// hides the `PASS` argument. At most 64 are kept; older ones are dropped.
+    pub fn poll_command(&mut self) -> Option<Command> {
+        self.command_log.as_mut()?.pop_front()
+    }
+
     /// When [`handle_timeout`](Self::handle_timeout) must be called next, if ever.
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.closed {
@@ -561,7 +580,17 @@ impl ServerSession {
 
     fn frame(&mut self) -> Option<Queued> {
         match self.decoder.decode(&mut self.inbuf) {
-            Ok(Some(line)) => Some(Queued::Line(Command::parse(&line))),
+            Ok(Some(line)) => {
+                let parsed = Command::parse(&line);
+                if let (Some(log), Ok(cmd)) = (self.command_log.as_mut(), &parsed) {
+                    // Bounded like the input: the oldest entries give way.
+                    if log.len() >= COMMAND_LOG_CAP {
+                        log.pop_front();
+                    }
+                    log.push_back(cmd.clone());
+                }
+                Some(Queued::Line(parsed))
+            }
             Ok(None) => None,
             Err(LineError::TooLong { .. }) => Some(Queued::TooLong),
             #[allow(unreachable_patterns)]

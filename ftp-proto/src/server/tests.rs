@@ -1863,3 +1863,19 @@ fn shutdown_deadline_aborts_the_transfer() {
     assert!(d.log.iter().any(|r| *r == Request::AbortTransfer { id }));
     assert!(d.s.is_closed());
 }
+
+#[test]
+fn command_log_hides_passwords_and_is_off_by_default() {
+    let mut d = Driver::new();
+    d.login();
+    assert!(d.s.poll_command().is_none(), "off by default");
+    d.s.set_command_log(true);
+    d.take_wire();
+    d.send("REIN");
+    d.send("USER anna");
+    d.send("PASS secret");
+    let logged: Vec<String> = std::iter::from_fn(|| d.s.poll_command())
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(logged, ["REIN", "USER anna", "PASS ****"]);
+}

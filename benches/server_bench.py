@@ -90,6 +90,18 @@ def start_ours(binary: str, root: str, port: int = 0) -> peers.Peer:
     root, port, pasv, workdir = peers._prepare(root, port, None, "ours")
     argv = [binary, "--root", root, "--listen", f"127.0.0.1:{port}",
             "--user", f"{USER}:{PASSWORD}", "--passive-ports", f"{pasv[0]}-{pasv[1]}"]
+    # Same limits as the peers (the idle test holds 500 clients from one address) and no
+    # per-session logging, when the binary has these options.
+    try:
+        helptext = subprocess.run([binary, "--help"], capture_output=True, text=True,
+                                  timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        helptext = ""
+    limit = str(peers.MAX_CLIENTS)
+    for flag, value in (("--max-connections", limit), ("--max-per-ip", limit),
+                        ("--log", "warn")):
+        if flag in helptext:
+            argv += [flag, value]
     try:
         return peers.launch("ours", argv, port, root, USER, PASSWORD, pasv, workdir)
     except BaseException:
@@ -485,6 +497,10 @@ def table(results: Dict[str, Dict[str, List[float]]], servers: List[str],
                 cells.append(f"{fmt(m, unit)} ({fmt(min(vals), unit)}–{fmt(max(vals), unit)})")
             else:
                 cells.append(fmt(m, unit))
+            fkey = key.split("_")[0] + "_failed" if key.startswith(("seq", "conc")) else (
+                "rss_failed" if key in ("rss_peak", "pss_peak") else "")
+            if fkey and sum(results.get(s, {}).get(fkey, [])):
+                cells[-1] += " ⚠"
         peer_meds = [v for s, v in med.items() if s != "ours"]
         ratio = "–"
         if "ours" in med and peer_meds and higher_better is not None:
@@ -661,6 +677,7 @@ def main() -> int:
                         notes.append(f"{s} {key} round {r + 1}: {failed}/{n} sessions failed "
                                      f"(first: {err})")
                     record(s, key, rate)
+                    record(s, f"{key}_failed", failed)
                     log(f"round {r + 1}/{srounds} {key:4} sessions {s:10} {rate:8.0f}/s "
                         f"(load generator {cpu_ms:.3f} CPU-ms/session)"
                         + (f"  ({failed} failed: {err})" if failed else ""))
@@ -671,6 +688,7 @@ def main() -> int:
                 if logged < idle_n:
                     notes.append(f"{s} RSS: only {logged}/{idle_n} clients logged in "
                                  f"(first error: {err})")
+                record(s, "rss_failed", idle_n - logged)
                 record(s, "rss_idle", before / (1 << 20))
                 record(s, "rss_peak", peak / (1 << 20))
                 record(s, "pss_peak", pss / (1 << 20))
@@ -709,7 +727,8 @@ def main() -> int:
         "MB = 10^6 bytes. RSS sums every process of the server (vsftpd and pure-ftpd fork per "
         "session; PSS shares their common pages). Ratio: ours / best peer (RSS, PSS: lower is "
         "better). The load generator is one epoll loop per worker process: when its CPU-ms per "
-        "session times the rate nears 1000 per worker, the client is the bottleneck.",
+        "session times the rate nears 1000 per worker, the client is the bottleneck. "
+        "⚠: some sessions failed or clients could not log in (see the notes).",
         "",
         table(results, servers, figures),
     ]

@@ -102,6 +102,10 @@ def start_ours(binary: str, root: str, port: int = 0) -> peers.Peer:
                         ("--log", "warn")):
         if flag in helptext:
             argv += [flag, value]
+    # None of the peers fsyncs an upload before answering 226; compare like with like unless
+    # OURS_SYNC=1 asks for the server's durable default.
+    if "--no-sync" in helptext and os.environ.get("OURS_SYNC") != "1":
+        argv.append("--no-sync")
     try:
         return peers.launch("ours", argv, port, root, USER, PASSWORD, pasv, workdir)
     except BaseException:

@@ -17,7 +17,8 @@
 //!
 //! | module | what it does | RFC |
 //! |---|---|---|
-//! | [`line`] | control-connection line framing: CRLF / bare LF, length cap, Telnet IAC | 959 §4.1, 854, 2640 |
+//! | [`client`] | the client session state machine | 959, 1123, 2389, 2428, 3659 |
+//! | [`mod@line`] | control-connection line framing: CRLF / bare LF, length cap, Telnet IAC | 959 §4.1, 854, 2640 |
 //! | [`command`] | every FTP command, typed, parsed and encoded | 959, 775, 1639, 2228, 2389, 2428, 2640, 3659, 7151 |
 //! | [`reply`] | reply codes, incremental reply decoder, reply encoder | 959 §4.2, 2228 |
 //! | [`address`] | PORT/PASV, EPRT/EPSV, LPRT/LPSV host-port encodings | 959, 1123, 1639, 2428 |
@@ -32,6 +33,7 @@
 
 pub mod address;
 pub mod ascii;
+pub mod client;
 pub mod command;
 pub mod line;
 pub mod listing;

@@ -287,8 +287,15 @@ where
                 ascii,
             } => self.start_transfer(id, op, data, ascii),
             Request::AbortTransfer { id } => self.transfers.retain(|(t, _)| *t != id),
-            Request::Site { id, .. } => {
-                let outcome = Outcome::Failed(ftp_proto::server::StorageError::Unsupported);
+            Request::Site { id, command } => {
+                let outcome = match &self.shared.site {
+                    Some(handler) => {
+                        let user = self.session.user().unwrap_or_default();
+                        let (code, text) = handler(user, &command);
+                        Outcome::SiteReply { code, text }
+                    }
+                    None => Outcome::Failed(ftp_proto::server::StorageError::Unsupported),
+                };
                 self.session.handle_completion(id, outcome, Instant::now());
             }
             Request::Close => {

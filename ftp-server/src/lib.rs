@@ -47,7 +47,7 @@ mod transfer;
 
 pub use ftp_proto;
 pub use ftp_proto::server::ServerConfig;
-pub use server::{Bound, Server, ServerBuilder};
+pub use server::{Bound, Server, ServerBuilder, SiteHandler};
 
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]

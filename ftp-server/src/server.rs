@@ -29,6 +29,10 @@ pub(crate) struct Options {
     pub shutdown_grace: Duration,
 }
 
+/// An embedder's `SITE` commands: given the logged-in user and the text after `SITE `,
+/// returns the reply code and text.
+pub type SiteHandler = Arc<dyn Fn(&[u8], &[u8]) -> (u16, Bytes) + Send + Sync>;
+
 /// What every session of one server shares.
 pub(crate) struct Shared<R, S, A> {
     pub rt: R,
@@ -36,6 +40,7 @@ pub(crate) struct Shared<R, S, A> {
     pub auth: A,
     pub config: Arc<ServerConfig>,
     pub options: Options,
+    pub site: Option<SiteHandler>,
 }
 
 /// Configures a [`Server`].
@@ -53,12 +58,21 @@ pub(crate) struct Shared<R, S, A> {
 ///     .max_connections(200)
 ///     .build();
 /// ```
-#[derive(Debug)]
 pub struct ServerBuilder<S, A> {
     storage: S,
     auth: A,
     config: ServerConfig,
     options: Options,
+    site: Option<SiteHandler>,
+}
+
+impl<S, A> std::fmt::Debug for ServerBuilder<S, A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerBuilder")
+            .field("config", &self.config)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S: Storage, A: Authenticator> ServerBuilder<S, A> {
@@ -144,6 +158,28 @@ impl<S: Storage, A: Authenticator> ServerBuilder<S, A> {
         self
     }
 
+    /// Answers `SITE` commands of logged-in users with `handler(user, command)`, which returns
+    /// the reply code (200–599) and text. Without a handler `SITE` answers `502`. The handler
+    /// decides what each user may do; nothing here runs programs.
+    ///
+    /// ```
+    /// # use ftp_server::{Server, storage::MemoryStorage, auth::UserTable};
+    /// let server = Server::builder(MemoryStorage::new(), UserTable::new())
+    ///     .site_commands(|_user, command| match command {
+    ///         b"HELLO" => (200, "Hello.".into()),
+    ///         _ => (500, "Unknown SITE command.".into()),
+    ///     })
+    ///     .build();
+    /// ```
+    pub fn site_commands(
+        mut self,
+        handler: impl Fn(&[u8], &[u8]) -> (u16, Bytes) + Send + Sync + 'static,
+    ) -> Self {
+        self.site = Some(Arc::new(handler));
+        self.config.site_enabled = true;
+        self
+    }
+
     /// Every protocol setting, for those without a builder method.
     pub fn protocol_config(mut self, edit: impl FnOnce(&mut ServerConfig)) -> Self {
         edit(&mut self.config);
@@ -162,6 +198,7 @@ impl<S: Storage, A: Authenticator> ServerBuilder<S, A> {
             auth: self.auth,
             config: Arc::new(self.config),
             options: self.options,
+            site: self.site,
         }
     }
 }
@@ -170,12 +207,21 @@ impl<S: Storage, A: Authenticator> ServerBuilder<S, A> {
 ///
 /// Bind it on a runtime with [`Server::bind`], then run it with [`Bound::serve`]; with the
 /// `tokio` feature, [`Server::run`] does both until Ctrl-C.
-#[derive(Debug)]
 pub struct Server<S, A> {
     storage: S,
     auth: A,
     config: Arc<ServerConfig>,
     options: Options,
+    site: Option<SiteHandler>,
+}
+
+impl<S, A> std::fmt::Debug for Server<S, A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("config", &self.config)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S: Storage, A: Authenticator> Server<S, A> {
@@ -193,6 +239,7 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
                 max_per_ip: 32,
                 shutdown_grace: Duration::from_secs(30),
             },
+            site: None,
         }
     }
 
@@ -214,6 +261,7 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
                 auth: self.auth,
                 config: self.config,
                 options: self.options,
+                site: self.site,
             }),
         })
     }

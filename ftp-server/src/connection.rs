@@ -167,7 +167,21 @@ where
             let now = Instant::now();
             match wake {
                 Wake::Read(Ok(0)) => self.session.handle_eof(now),
-                Wake::Read(Ok(n)) => self.session.handle_input(&buf[..n], now),
+                Wake::Read(Ok(n)) => {
+                    self.session.handle_input(&buf[..n], now);
+                    // Past an urgent mark (Telnet Synch before ABOR) a read comes back short
+                    // with more queued: take what is there now.
+                    while self.session.wants_input() {
+                        match control.read_now(&mut buf) {
+                            Ok(0) => {
+                                self.session.handle_eof(now);
+                                break;
+                            }
+                            Ok(n) => self.session.handle_input(&buf[..n], now),
+                            Err(_) => break,
+                        }
+                    }
+                }
                 Wake::Read(Err(e)) => {
                     debug!("control read failed: {e}");
                     self.session.handle_eof(now);
@@ -286,7 +300,12 @@ where
                 data,
                 ascii,
             } => self.start_transfer(id, op, data, ascii),
-            Request::AbortTransfer { id } => self.transfers.retain(|(t, _)| *t != id),
+            Request::AbortTransfer { id } => {
+                for (_, stop) in self.transfers.iter().filter(|(t, _)| *t == id) {
+                    stop.close();
+                }
+                self.transfers.retain(|(t, _)| *t != id);
+            }
             Request::Site { id, command } => {
                 let outcome = match &self.shared.site {
                     Some(handler) => {

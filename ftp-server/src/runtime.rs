@@ -68,6 +68,18 @@ pub trait Stream: AsyncRead + AsyncWrite + Send + Unpin + 'static {
     /// The remote address of the connection.
     fn peer_addr(&self) -> io::Result<SocketAddr>;
 
+    /// Reads what the socket already holds without waiting (`WouldBlock` when it holds
+    /// nothing).
+    ///
+    /// A read on a socket with `SO_OOBINLINE` stops at the urgent mark even though more bytes
+    /// are queued; a runtime that takes a short read to mean "drained" (tokio does) would then
+    /// wait for an edge that never comes. The control connection therefore drains with this
+    /// after every read. Runtimes whose reads always try the socket first keep the default.
+    fn read_now(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let _ = buf;
+        Err(io::ErrorKind::WouldBlock.into())
+    }
+
     /// Sends up to `len` bytes of `file` from `offset` without copying them through user
     /// space, returning how many were sent (0 at the end of the file), or `None` when this
     /// stream cannot do that (the caller then copies).
@@ -80,6 +92,13 @@ pub trait Stream: AsyncRead + AsyncWrite + Send + Unpin + 'static {
         let _ = (file, offset, len);
         async { Ok(None) }
     }
+}
+
+/// Keeps TCP urgent data in the byte stream (`SO_OOBINLINE`). Clients send the Telnet Synch
+/// before `ABOR` as urgent data (RFC 959 §4.1.3; Python's ftplib sends `ABOR\r\n` itself with
+/// `MSG_OOB`): without this the urgent byte is dropped from the stream and `ABOR` is lost.
+fn oob_inline(socket: socket2::SockRef<'_>) -> io::Result<()> {
+    socket.set_out_of_band_inline(true)
 }
 
 /// Binds a socket for an active-mode data connection's source address (`SO_REUSEADDR`, so a
@@ -150,6 +169,7 @@ mod tokio_rt {
         async fn accept(&self) -> io::Result<(Self::Stream, SocketAddr)> {
             let (stream, peer) = tokio::net::TcpListener::accept(self).await?;
             stream.set_nodelay(true)?;
+            oob_inline(socket2::SockRef::from(&stream))?;
             Ok((stream.compat(), peer))
         }
 
@@ -165,6 +185,11 @@ mod tokio_rt {
 
         fn peer_addr(&self) -> io::Result<SocketAddr> {
             self.get_ref().peer_addr()
+        }
+
+        fn read_now(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let (_, n) = rustix::net::recv(self.get_ref(), buf, rustix::net::RecvFlags::DONTWAIT)?;
+            Ok(n)
         }
 
         #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -273,6 +298,7 @@ mod async_std_rt {
         async fn accept(&self) -> io::Result<(Self::Stream, SocketAddr)> {
             let (stream, peer) = self.0.accept().await?;
             stream.get_ref().set_nodelay(true)?;
+            oob_inline(socket2::SockRef::from(stream.get_ref()))?;
             Ok((AsyncStream(stream), peer))
         }
 

@@ -345,6 +345,8 @@ where
             std::task::Poll::Pending
         });
         future::or(accept_all, shutdown).await;
+        // Closes the listeners (no new clients) and drops the accept loops' `alive` senders.
+        drop(loops);
 
         info!("shutting down");
         drop(stop_tx);

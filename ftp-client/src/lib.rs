@@ -1,0 +1,31 @@
+//! An FTP client: runtime adapters around the sans-IO protocol core of `ftp-proto`.
+//!
+//! Every protocol decision (which command next, how to read a `227`, what a `4yz` means) is
+//! taken once, in `ftp-proto`; this crate moves its bytes over sockets and adds what a user of
+//! FTP needs around it:
+//!
+//! - [`url`]: `ftp://` and `ftps://` URLs ([`FtpUrl`]), with percent-decoded credentials and
+//!   byte paths (FTP paths need not be UTF-8), IPv6 literals and RFC 1738 `;type=` codes.
+//! - [`glob`]: `*`, `?` and `[...]` matching over bytes, for downloading the files of a
+//!   directory that match a pattern.
+//! - [`Error`]: one error type for every operation, which separates I/O failures, protocol
+//!   violations, server refusals (`550 No such file`), timeouts and caller mistakes.
+//!
+//! # Features
+//!
+//! | feature | default | brings |
+//! |---|---|---|
+//! | *(none)* | — | the blocking client over `std::net` |
+//! | `tokio` | no | the tokio adapter |
+//! | `async-std` | no | the futures-io adapter on async-std (smol works with the futures-io adapter) |
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod error;
+pub mod glob;
+pub mod url;
+
+pub use error::{Error, ProtocolError, Result};
+pub use ftp_proto;
+pub use url::{FtpUrl, Scheme, TypeCode, UrlError};

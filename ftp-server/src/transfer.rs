@@ -157,6 +157,14 @@ where
             (Source::Write(up), None, Some(name))
         }
         TransferOp::List { path, format, all } => {
+            if matches!(format, ListFormat::Mlsd(_))
+                && !storage.metadata(path.as_bytes()).await.map_err(fail)?.is_dir()
+            {
+                // RFC 3659 §7.1: MLSD lists directories only (MLST describes a file).
+                return Err(TransferError::Storage(
+                    ftp_proto::server::StorageError::NotADirectory,
+                ));
+            }
             let entries = list_entries(storage, path.as_bytes()).await.map_err(fail)?;
             let text = format_listing(entries, *format, *all);
             let len = text.len() as u64;

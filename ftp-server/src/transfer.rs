@@ -158,7 +158,11 @@ where
         }
         TransferOp::List { path, format, all } => {
             if matches!(format, ListFormat::Mlsd(_))
-                && !storage.metadata(path.as_bytes()).await.map_err(fail)?.is_dir()
+                && !storage
+                    .metadata(path.as_bytes())
+                    .await
+                    .map_err(fail)?
+                    .is_dir()
             {
                 // RFC 3659 §7.1: MLSD lists directories only (MLST describes a file).
                 return Err(TransferError::Storage(

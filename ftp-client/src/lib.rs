@@ -22,9 +22,16 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod blocking;
+mod engine;
 mod error;
 pub mod glob;
+#[cfg(any(feature = "tokio", feature = "async-std"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "tokio", feature = "async-std"))))]
+pub mod nonblocking;
 pub mod url;
+
+pub use engine::{Config, DataMode, Listing, TransferType};
 
 pub use error::{Error, ProtocolError, Result};
 pub use ftp_proto;

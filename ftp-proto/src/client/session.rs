@@ -485,6 +485,12 @@ impl ClientSession {
         self.closed
     }
 
+    /// Changes how the data connections of later transfers are set up; a transfer already
+    /// running keeps its own. An earlier EPSV refusal in [`DataMode::Auto`] is remembered.
+    pub fn set_data_mode(&mut self, mode: DataMode) {
+        self.config.data_mode = mode;
+    }
+
     // -----------------------------------------------------------------------------------
     // Application calls
     // -----------------------------------------------------------------------------------

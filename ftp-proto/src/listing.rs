@@ -908,11 +908,12 @@ fn parse_dos(t: &Tokens<'_>) -> Result<Entry, ListingError> {
 pub fn parse_mlsx_line(line: &[u8]) -> Result<Entry, ListingError> {
     let line = strip_eol(line);
     match line.strip_prefix(b" ") {
-        // MLST: one leading space before the facts. If the rest does not parse and holds no
-        // `=`, the line is an MLSD entry with no facts at all (` name`).
+        // MLST: one leading space before the facts. If the rest does not parse as
+        // `facts; name`, the line is an MLSD entry with no facts at all (` name`, RFC 3659
+        // §7.2: `entry = [ facts ] SP pathname`), whatever the name holds (even `=`).
         Some(rest) => match parse_mlsx_entry(rest) {
-            Err(_) if memchr(b'=', rest).is_none() => parse_mlsx_entry(line),
-            other => other,
+            Err(_) => parse_mlsx_entry(line),
+            ok => ok,
         },
         None => parse_mlsx_entry(line),
     }
@@ -1280,6 +1281,18 @@ mod tests {
         EntryKind,
         Option<&'static [u8]>,
     );
+
+    #[test]
+    fn fact_less_entries_round_trip() {
+        // Found by fuzzing: names that look like facts or start with spaces.
+        for line in [&b"  ="[..], b" =", b"   \x86", b" a=b"] {
+            let e = parse_mlsx_line(line).unwrap();
+            let mut out = Vec::new();
+            format_mlsx_line(&e, &mut out);
+            assert!(parse_mlsx_line(&out).is_ok(), "{:?}", line.escape_ascii().to_string());
+        }
+        assert_eq!(&parse_mlsx_line(b" a=b").unwrap().name[..], b"a=b");
+    }
 
     #[test]
     #[rustfmt::skip]

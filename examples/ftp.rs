@@ -39,12 +39,13 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, IsTerminal, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, Subcommand, ValueEnum};
+use ftp_client::blocking::Client;
 use ftp_client::ftp_proto::listing::{self, EntryKind, ListLine, Modified};
 use ftp_client::ftp_proto::time::FtpTime;
-use ftp_client::{Error, FtpUrl, TypeCode};
+use ftp_client::{Config, DataMode, Error, FtpUrl, Scheme, TransferType, TypeCode};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 // ---------------------------------------------------------------------------------------------
@@ -168,7 +169,8 @@ enum Kind {
 
 /// One logged-in control connection. Paths are bytes, as in the URL.
 ///
-/// WIRING POINT: implemented by the blocking `ftp-client` connection; see [`connect`].
+/// Implemented over the blocking `ftp-client` connection: [`BlockingRemote`], opened by
+/// [`connect`].
 trait Remote {
     /// `LIST path` (empty path: the login directory): the listing as sent.
     fn list(&mut self, path: &[u8]) -> Result<Vec<u8>, Error>;
@@ -210,11 +212,17 @@ trait Remote {
 
 /// Opens and logs in a connection to `url`'s server.
 ///
-/// WIRING POINT: connect the blocking client here (control connection with `settings.timeout`,
-/// TLS first for `ftps://`, the data mode `settings.mode`, login with `url.user()` /
-/// `url.password()`), and pass every command line sent to `Transcript::sent` and every reply
-/// received to `Transcript::received` when `settings.verbose` is set.
+/// The blocking client owns its control connection and exposes no hook for the raw bytes it
+/// sends and receives, so `--verbose` shows the greeting as received, the commands each
+/// operation sends as `ftp -d` does (`---> RETR f`, passwords hidden), and the server's reply
+/// whenever it refuses one (the code and text the client reports); the replies to commands
+/// that succeed are not available to print.
 fn connect(url: &FtpUrl, settings: &Settings) -> Result<Box<dyn Remote>, Error> {
+    if url.scheme() == Scheme::Ftps {
+        return Err(Error::usage(
+            "ftps:// (TLS) is not supported: the client speaks plain FTP only",
+        ));
+    }
     if settings.verbose {
         eprintln!(
             "Connecting to {} ({} data connections, timeout {}s)",
@@ -223,15 +231,305 @@ fn connect(url: &FtpUrl, settings: &Settings) -> Result<Box<dyn Remote>, Error> 
             settings.timeout.as_secs()
         );
     }
-    // Not wired in yet: the blocking client's connect goes here.
-    Err(Error::NotConnected)
+    let mut config = Config::default();
+    config.connect_timeout = settings.timeout;
+    config.session.reply_timeout = settings.timeout;
+    config.session.data_timeout = settings.timeout;
+    config.data_mode = match settings.mode {
+        Mode::Auto => DataMode::Auto,
+        Mode::Epsv => DataMode::ExtendedPassive,
+        Mode::Pasv => DataMode::Passive,
+        Mode::Active => DataMode::Active { bind: None },
+    };
+    let client = Client::connect((url.host(), url.port()), config)?;
+    let mut remote = BlockingRemote {
+        client,
+        kind: Kind::Binary,
+        mode: settings.mode,
+        verbose: settings.verbose,
+    };
+    if remote.verbose {
+        eprintln!("Connected to {}.", remote.client.peer_addr());
+        if let Some(greeting) = remote.client.greeting() {
+            let mut text = Vec::new();
+            greeting.encode(&mut text);
+            Transcript::received(&text);
+        }
+    }
+    remote.sent(&[b"USER ", url.user()].concat());
+    remote.sent(&[b"PASS ", url.password()].concat());
+    remote.sent(b"TYPE I");
+    let result = remote.client.login(url.user(), url.password());
+    remote.traced(result)?;
+    Ok(Box::new(remote))
+}
+
+/// [`Remote`] over the blocking `ftp-client` connection.
+struct BlockingRemote {
+    client: Client,
+    /// The transfer type the session is in (login selects binary).
+    kind: Kind,
+    mode: Mode,
+    verbose: bool,
+}
+
+impl BlockingRemote {
+    /// Shows a command line in the `--verbose` transcript.
+    fn sent(&self, line: &[u8]) {
+        if self.verbose {
+            Transcript::sent(line);
+        }
+    }
+
+    /// Shows the server's refusal in the `--verbose` transcript; passes `result` on.
+    fn traced<T>(&self, result: Result<T, Error>) -> Result<T, Error> {
+        if self.verbose {
+            if let Err(Error::Reply { code, text }) = &result {
+                Transcript::received(format!("{code} {text}").as_bytes());
+            }
+        }
+        result
+    }
+
+    /// Runs one command with no data connection: shows `line`, runs `op`, shows a refusal.
+    fn command<T>(
+        &mut self,
+        line: &[u8],
+        op: impl FnOnce(&mut Client) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.sent(line);
+        let result = op(&mut self.client);
+        self.traced(result)
+    }
+
+    /// Selects the transfer type (`TYPE A` / `TYPE I`) if the session is not in it yet.
+    fn set_kind(&mut self, kind: Kind) -> Result<(), Error> {
+        if self.kind == kind {
+            return Ok(());
+        }
+        let (line, t): (&[u8], _) = match kind {
+            Kind::Ascii => (b"TYPE A", TransferType::Ascii),
+            Kind::Binary => (b"TYPE I", TransferType::Binary),
+        };
+        self.command(line, |c| c.transfer_type(t))?;
+        self.kind = kind;
+        Ok(())
+    }
+
+    /// Shows the command that sets up the data connection, as the data mode makes it.
+    fn data_command(&self) {
+        if !self.verbose {
+            return;
+        }
+        let v6 = self.client.local_addr().is_ipv6();
+        let line: &[u8] = match self.mode {
+            Mode::Auto => b"EPSV (PASV from now on if refused)",
+            Mode::Epsv => b"EPSV",
+            Mode::Pasv if v6 => b"EPSV",
+            Mode::Pasv => b"PASV",
+            Mode::Active if v6 => b"EPRT |2|...|",
+            Mode::Active => b"PORT ...",
+        };
+        Transcript::sent(line);
+    }
+
+    /// Shows the commands of a transfer: data connection, `REST`, then `verb path`.
+    fn transfer_commands(&self, verb: &[u8], path: &[u8], offset: u64) {
+        if !self.verbose {
+            return;
+        }
+        self.data_command();
+        if offset > 0 {
+            Transcript::sent(format!("REST {offset}").as_bytes());
+        }
+        Transcript::sent(&command_line(verb, path));
+    }
+
+    /// The `ftp`-style summary of a finished transfer.
+    fn summary(&self, bytes: u64, direction: &str, started: Instant) {
+        if self.verbose {
+            let secs = started.elapsed().as_secs_f64().max(1e-6);
+            eprintln!(
+                "{bytes} bytes {direction} in {secs:.3} secs ({:.1} KiB/s)",
+                bytes as f64 / 1024.0 / secs
+            );
+        }
+    }
+}
+
+/// `VERB path`, or just `VERB` for an empty path.
+fn command_line(verb: &[u8], path: &[u8]) -> Vec<u8> {
+    let mut line = verb.to_vec();
+    if !path.is_empty() {
+        line.push(b' ');
+        line.extend_from_slice(path);
+    }
+    line
+}
+
+/// A writer that reports the bytes written through it so far.
+struct Counting<'a, W: ?Sized> {
+    inner: &'a mut W,
+    total: u64,
+    progress: &'a mut dyn FnMut(u64),
+}
+
+impl<W: Write + ?Sized> Write for Counting<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.total += n as u64;
+        (self.progress)(self.total);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A reader that reports the bytes read through it so far.
+struct CountingReader<'a, R: ?Sized> {
+    inner: &'a mut R,
+    total: u64,
+    progress: &'a mut dyn FnMut(u64),
+}
+
+impl<R: Read + ?Sized> Read for CountingReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.total += n as u64;
+        (self.progress)(self.total);
+        Ok(n)
+    }
+}
+
+impl Remote for BlockingRemote {
+    fn list(&mut self, path: &[u8]) -> Result<Vec<u8>, Error> {
+        self.transfer_commands(b"LIST", path, 0);
+        let result = self.client.list_raw(path);
+        let lines = self.traced(result)?;
+        let mut out = Vec::new();
+        for line in lines {
+            out.extend_from_slice(&line);
+            out.push(b'\n');
+        }
+        Ok(out)
+    }
+
+    fn name_list(&mut self, path: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
+        self.transfer_commands(b"NLST", path, 0);
+        let result = self.client.nlst(path);
+        Ok(self.traced(result)?.into_iter().map(Vec::from).collect())
+    }
+
+    fn size(&mut self, path: &[u8], kind: Kind) -> Result<Option<u64>, Error> {
+        if self.client.features().is_some_and(|f| !f.size()) {
+            return Ok(None);
+        }
+        self.set_kind(kind)?;
+        match self.command(&command_line(b"SIZE", path), |c| c.size(path)) {
+            Ok(n) => Ok(Some(n)),
+            // SIZE not implemented (500, 502, 504).
+            Err(Error::Reply {
+                code: 500 | 502 | 504,
+                ..
+            }) => Ok(None),
+            // Some servers refuse SIZE in ASCII (vsftpd: 550); RETR tells whether the file
+            // is there.
+            Err(Error::Reply { code: 550, .. }) if kind == Kind::Ascii => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn retrieve(
+        &mut self,
+        path: &[u8],
+        kind: Kind,
+        offset: u64,
+        out: &mut dyn Write,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<u64, Error> {
+        self.set_kind(kind)?;
+        self.transfer_commands(b"RETR", path, offset);
+        let started = Instant::now();
+        let mut counting = Counting {
+            inner: out,
+            total: 0,
+            progress,
+        };
+        let result = self.client.retrieve_to(path, offset, &mut counting);
+        let n = self.traced(result)?;
+        self.summary(n, "received", started);
+        Ok(n)
+    }
+
+    fn store(
+        &mut self,
+        path: &[u8],
+        kind: Kind,
+        offset: u64,
+        input: &mut dyn Read,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<u64, Error> {
+        self.set_kind(kind)?;
+        self.transfer_commands(b"STOR", path, offset);
+        let started = Instant::now();
+        let result = (|| {
+            let mut upload = self.client.store(path, offset)?;
+            let mut counting = CountingReader {
+                inner: input,
+                total: 0,
+                progress,
+            };
+            match io::copy(&mut counting, &mut upload) {
+                Ok(n) => upload.finish().map(|_| n),
+                // The server may have ended the transfer with a reply (552 over quota ...):
+                // that reply says more than the broken pipe.
+                Err(e) => match upload.finish() {
+                    Err(refused @ Error::Reply { .. }) => Err(refused),
+                    _ => Err(e.into()),
+                },
+            }
+        })();
+        let n = self.traced(result)?;
+        self.summary(n, "sent", started);
+        Ok(n)
+    }
+
+    fn delete(&mut self, path: &[u8]) -> Result<(), Error> {
+        self.command(&command_line(b"DELE", path), |c| c.delete(path))
+    }
+
+    fn make_dir(&mut self, path: &[u8]) -> Result<(), Error> {
+        let created = self.command(&command_line(b"MKD", path), |c| c.mkdir(path))?;
+        if self.verbose {
+            eprintln!("created {}", String::from_utf8_lossy(&created));
+        }
+        Ok(())
+    }
+
+    fn remove_dir(&mut self, path: &[u8]) -> Result<(), Error> {
+        self.command(&command_line(b"RMD", path), |c| c.rmdir(path))
+    }
+
+    fn rename(&mut self, from: &[u8], to: &[u8]) -> Result<(), Error> {
+        self.sent(&command_line(b"RNFR", from));
+        self.sent(&command_line(b"RNTO", to));
+        let result = self.client.rename(from, to);
+        self.traced(result)
+    }
+
+    fn quit(&mut self) -> Result<(), Error> {
+        if self.client.is_closed() {
+            return Ok(());
+        }
+        self.command(b"QUIT", Client::quit)
+    }
 }
 
 /// The `--verbose` output: the control conversation as `ftp -d` prints it.
-#[allow(dead_code)] // used by the network side once it is wired in
 struct Transcript;
 
-#[allow(dead_code)] // called by the network side once it is wired in
 impl Transcript {
     /// A command line the client sent (without its CRLF).
     fn sent(line: &[u8]) {
@@ -922,15 +1220,111 @@ mod tests {
         assert_eq!(kind_for(&u("ftp://h/f;type=a"), false), Kind::Ascii);
     }
 
-    #[test]
-    fn unwired_network_fails_cleanly() {
-        let settings = Settings {
-            mode: Mode::Auto,
-            timeout: Duration::from_secs(1),
+    fn settings(mode: Mode) -> Settings {
+        Settings {
+            mode,
+            timeout: Duration::from_secs(5),
             verbose: false,
-        };
-        let mut conns = Connections::new(settings);
-        let url = FtpUrl::parse("ftp://h/f").unwrap();
-        assert!(matches!(conns.get(&url), Err(Error::NotConnected)));
+        }
+    }
+
+    #[test]
+    fn ftps_is_refused_before_any_network() {
+        let mut conns = Connections::new(settings(Mode::Auto));
+        let url = FtpUrl::parse("ftps://h/f").unwrap();
+        assert!(matches!(conns.get(&url), Err(Error::Usage(_))));
+    }
+
+    #[test]
+    fn a_closed_port_fails_cleanly() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let mut conns = Connections::new(settings(Mode::Auto));
+        let url = FtpUrl::parse(&format!("ftp://127.0.0.1:{port}/f")).unwrap();
+        let error = conns.get(&url).err().expect("nothing listens there");
+        assert!(matches!(error, Error::Io(_)), "{error:?}");
+        assert_eq!(error.exit_code(), 1);
+    }
+
+    /// This workspace's server on a thread of its own, serving `root`; stops when the sender
+    /// is dropped.
+    fn own_server(root: &Path) -> (u16, tokio::sync::oneshot::Sender<()>) {
+        use ftp_server::auth::UserTable;
+        use ftp_server::runtime::TokioRuntime;
+        use ftp_server::storage::FsStorage;
+        use ftp_server::Server;
+
+        let mut users = UserTable::with_iterations(1_000);
+        users.add_user("anna", b"secret").set_writable(true);
+        let server = Server::builder(FsStorage::new(root).unwrap(), users)
+            .listen("127.0.0.1:0".parse().unwrap())
+            .shutdown_grace(Duration::from_secs(1))
+            .build();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let bound = server.bind(TokioRuntime).await.unwrap();
+                addr_tx.send(bound.local_addrs()).unwrap();
+                let _ = bound
+                    .serve(async {
+                        let _ = stop_rx.await;
+                    })
+                    .await;
+            });
+        });
+        let addrs = addr_rx.recv_timeout(Duration::from_secs(30)).unwrap();
+        (addrs[0].port(), stop_tx)
+    }
+
+    #[test]
+    fn remote_round_trip_in_every_mode() {
+        let dir = std::env::temp_dir().join(format!("ftp-example-test-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let (port, _stop) = own_server(&dir);
+        let data: Vec<u8> = (0..70_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        for mode in [Mode::Auto, Mode::Epsv, Mode::Pasv, Mode::Active] {
+            let mut conns = Connections::new(settings(mode));
+            let url = FtpUrl::parse(&format!("ftp://anna:secret@127.0.0.1:{port}/")).unwrap();
+            let remote = conns.get(&url).unwrap();
+            let name = format!("f-{}", mode.as_str());
+            let mut sent = 0;
+            let n = remote
+                .store(name.as_bytes(), Kind::Binary, 0, &mut &data[..], &mut |n| {
+                    sent = n
+                })
+                .unwrap();
+            assert_eq!((n, sent), (data.len() as u64, data.len() as u64));
+            assert_eq!(
+                remote.size(name.as_bytes(), Kind::Binary).unwrap(),
+                Some(data.len() as u64)
+            );
+            let mut got = Vec::new();
+            remote
+                .retrieve(name.as_bytes(), Kind::Binary, 1000, &mut got, &mut |_| {})
+                .unwrap();
+            assert_eq!(got, &data[1000..]);
+            let listing = String::from_utf8(remote.list(b"").unwrap()).unwrap();
+            assert!(listing.contains(&name), "{listing}");
+            assert!(remote
+                .name_list(b"")
+                .unwrap()
+                .contains(&name.as_bytes().to_vec()));
+            remote.make_dir(b"d").unwrap();
+            remote.rename(name.as_bytes(), b"d/moved").unwrap();
+            remote.delete(b"d/moved").unwrap();
+            remote.remove_dir(b"d").unwrap();
+            let refused = remote.delete(b"d/moved").unwrap_err();
+            assert_eq!(refused.exit_code(), 5, "{refused}");
+            conns.close();
+        }
+        let _ = fs::remove_dir_all(&dir);
     }
 }

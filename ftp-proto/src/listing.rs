@@ -1289,7 +1289,11 @@ mod tests {
             let e = parse_mlsx_line(line).unwrap();
             let mut out = Vec::new();
             format_mlsx_line(&e, &mut out);
-            assert!(parse_mlsx_line(&out).is_ok(), "{:?}", line.escape_ascii().to_string());
+            assert!(
+                parse_mlsx_line(&out).is_ok(),
+                "{:?}",
+                line.escape_ascii().to_string()
+            );
         }
         assert_eq!(&parse_mlsx_line(b" a=b").unwrap().name[..], b"a=b");
     }

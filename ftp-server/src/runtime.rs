@@ -80,6 +80,20 @@ pub trait Stream: AsyncRead + AsyncWrite + Send + Unpin + 'static {
         Err(io::ErrorKind::WouldBlock.into())
     }
 
+    /// Turns the stream into a blocking [`std::net::TcpStream`], taken off the runtime's
+    /// reactor, for a copy loop on a thread of its own (the binary upload path: blocking
+    /// `read` from the socket, `write` into the file, as a process-per-session server does).
+    ///
+    /// `Err(self)` when this stream cannot become one (the default: the caller keeps the
+    /// async stream); `Ok(Err(e))` when taking it off the reactor failed, which closes the
+    /// connection.
+    fn into_blocking(self) -> Result<io::Result<std::net::TcpStream>, Self>
+    where
+        Self: Sized,
+    {
+        Err(self)
+    }
+
     /// Sends up to `len` bytes of `file` from `offset` without copying them through user
     /// space, returning how many were sent (0 at the end of the file), or `None` when this
     /// stream cannot do that (the caller then copies).
@@ -190,6 +204,14 @@ mod tokio_rt {
         fn read_now(&mut self, buf: &mut [u8]) -> io::Result<usize> {
             let (_, n) = rustix::net::recv(self.get_ref(), buf, rustix::net::RecvFlags::DONTWAIT)?;
             Ok(n)
+        }
+
+        fn into_blocking(self) -> Result<io::Result<std::net::TcpStream>, Self> {
+            // tokio streams carry no user-space buffer: nothing read is left behind.
+            Ok(self.into_inner().into_std().and_then(|s| {
+                s.set_nonblocking(false)?;
+                Ok(s)
+            }))
         }
 
         #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -348,6 +370,13 @@ mod async_std_rt {
 
         fn peer_addr(&self) -> io::Result<SocketAddr> {
             self.0.get_ref().peer_addr()
+        }
+
+        fn into_blocking(self) -> Result<io::Result<std::net::TcpStream>, Self> {
+            Ok(self.0.into_inner().and_then(|s| {
+                s.set_nonblocking(false)?;
+                Ok(s)
+            }))
         }
 
         #[cfg(any(target_os = "linux", target_os = "android"))]

@@ -23,10 +23,20 @@ fuzz_target!(|data: &[u8]| {
         format_mlsx_line(&entry, &mut out);
         assert!(clean(&out));
         // RFC 3659 §7: an entry without facts is " name", and an MLST reply line is " " +
-        // entry, so a fact-less line whose name starts with a space reads either way (the
-        // parser takes the MLST form). Every other entry must survive the round trip.
-        let ambiguous = out.starts_with(b" ") && entry.name.first() == Some(&b' ');
-        if clean(&entry.name) && !entry.name.is_empty() && !ambiguous {
+        // entry, so a fact-less line whose name starts with a space or itself looks like
+        // `fact=value; name` reads either way (the parser takes the MLST form). Every other
+        // entry must survive the round trip.
+        let ambiguous = out.starts_with(b" ")
+            && (entry.name.first() == Some(&b' ') || entry.name.contains(&b'='));
+        // The formatter replaces what a line cannot carry (CR, LF, NUL anywhere; `;` in a
+        // fact value; `=` or `;` in a fact name): only entries without those round-trip.
+        let facts_clean = entry.facts.iter().all(|f| {
+            clean(&f.value)
+                && !f.value.contains(&b';')
+                && clean(&f.name)
+                && !f.name.iter().any(|b| matches!(b, b'=' | b';' | b' '))
+        });
+        if clean(&entry.name) && !entry.name.is_empty() && !ambiguous && facts_clean {
             let again = parse_mlsx_line(&out).expect("formatted MLSx line parses");
             assert_eq!(again, entry, "MLSx round trip");
         }

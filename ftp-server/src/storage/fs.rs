@@ -533,7 +533,7 @@ impl Storage for FsStorage {
                 }
             };
             Ok(FsUpload {
-                file: Some(Unblock::with_capacity(UPLOAD_PIPE, file)),
+                file: Some(Handle::Direct(file)),
                 temp,
                 path: virtual_path,
                 sync: jail.sync_uploads,
@@ -548,11 +548,37 @@ struct Temp {
     target: PathBuf,
 }
 
+/// The open file of an [`FsUpload`].
+#[derive(Debug)]
+enum Handle {
+    /// Nothing written through `AsyncWrite` yet: the file itself, which
+    /// [`Upload::direct_file`] hands out.
+    Direct(File),
+    /// Written through `AsyncWrite`: a pipe to a blocking thread that writes the file.
+    Piped(Unblock<File>),
+}
+
+impl Handle {
+    /// The file, once every byte written through the pipe has reached it.
+    async fn into_file(self) -> (io::Result<()>, File) {
+        match self {
+            Handle::Direct(file) => (Ok(()), file),
+            Handle::Piped(mut file) => {
+                let flushed = file.flush().await;
+                (flushed, file.into_inner().await)
+            }
+        }
+    }
+}
+
 /// An upload into an [`FsStorage`]; see [`Upload`].
+///
+/// Its file is available for direct writes ([`Upload::direct_file`]) until the first byte goes
+/// through [`AsyncWrite`]; from then on writes go through a pipe to the blocking thread pool.
 #[derive(Debug)]
 pub struct FsUpload {
     /// Present until the upload is committed or aborted.
-    file: Option<Unblock<File>>,
+    file: Option<Handle>,
     /// The temporary file and its target, for [`WriteMode::Replace`].
     temp: Option<Temp>,
     path: Vec<u8>,
@@ -561,10 +587,29 @@ pub struct FsUpload {
 }
 
 impl FsUpload {
-    fn file(&mut self) -> io::Result<&mut Unblock<File>> {
-        self.file
-            .as_mut()
-            .ok_or_else(|| error(io::ErrorKind::BrokenPipe, "upload already finished"))
+    /// The pipe to the file, set up on the first write through `AsyncWrite`.
+    fn piped(&mut self) -> io::Result<&mut Unblock<File>> {
+        if let Some(Handle::Direct(_)) = self.file {
+            if let Some(Handle::Direct(file)) = self.file.take() {
+                self.file = Some(Handle::Piped(Unblock::with_capacity(UPLOAD_PIPE, file)));
+            }
+        }
+        match self.file.as_mut() {
+            Some(Handle::Piped(file)) => Ok(file),
+            _ => Err(error(io::ErrorKind::BrokenPipe, "upload already finished")),
+        }
+    }
+
+    /// Flushes the pipe, if there is one.
+    fn poll_flush_piped(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.file.as_mut() {
+            Some(Handle::Piped(file)) => Pin::new(file).poll_flush(cx).map_err(redact),
+            Some(Handle::Direct(_)) => Poll::Ready(Ok(())),
+            None => Poll::Ready(Err(error(
+                io::ErrorKind::BrokenPipe,
+                "upload already finished",
+            ))),
+        }
     }
 }
 
@@ -574,19 +619,17 @@ impl AsyncWrite for FsUpload {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let file = self.file()?;
+        let file = self.piped()?;
         Pin::new(file).poll_write(cx, buf).map_err(redact)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let file = self.file()?;
-        Pin::new(file).poll_flush(cx).map_err(redact)
+        self.poll_flush_piped(cx)
     }
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         // Closing only flushes: the file stays open until commit or abort.
-        let file = self.file()?;
-        Pin::new(file).poll_flush(cx).map_err(redact)
+        self.poll_flush_piped(cx)
     }
 }
 
@@ -596,12 +639,11 @@ impl Upload for FsUpload {
     }
 
     async fn commit(mut self) -> io::Result<()> {
-        let mut file = self
+        let handle = self
             .file
             .take()
             .ok_or_else(|| error(io::ErrorKind::BrokenPipe, "upload already finished"))?;
-        let flushed = file.flush().await;
-        let file = file.into_inner().await;
+        let (flushed, file) = handle.into_file().await;
         let temp = self.temp.take();
         let sync = self.sync;
         unblock(move || {
@@ -627,11 +669,18 @@ impl Upload for FsUpload {
         let temp = self.temp.take();
         finish_dropped(file, temp).await.map_err(redact)
     }
+
+    fn direct_file(&self) -> Option<&File> {
+        match &self.file {
+            Some(Handle::Direct(file)) => Some(file),
+            _ => None,
+        }
+    }
 }
 
 /// Closes an uncommitted upload: a temporary file is removed, an in-place file is flushed so
 /// the bytes already accepted are kept.
-async fn finish_dropped(file: Option<Unblock<File>>, temp: Option<Temp>) -> io::Result<()> {
+async fn finish_dropped(file: Option<Handle>, temp: Option<Temp>) -> io::Result<()> {
     match temp {
         Some(Temp { temp, .. }) => {
             drop(file);
@@ -639,7 +688,7 @@ async fn finish_dropped(file: Option<Unblock<File>>, temp: Option<Temp>) -> io::
         }
         None => {
             if let Some(file) = file {
-                drop(file.into_inner().await);
+                drop(file.into_file().await);
             }
             Ok(())
         }
@@ -674,13 +723,40 @@ mod tests {
     }
 
     #[test]
+    fn direct_writes_replace_on_commit_only() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f"), b"old").unwrap();
+        let storage = FsStorage::new(dir.path()).unwrap();
+        block_on(async {
+            let dropped = storage.write(b"/f", WriteMode::Replace).await.unwrap();
+            dropped.direct_file().unwrap().write_all(b"lost").unwrap();
+            drop(dropped);
+            assert_eq!(std::fs::read(dir.path().join("f")).unwrap(), b"old");
+
+            let mut up = storage.write(b"/f", WriteMode::Replace).await.unwrap();
+            up.direct_file().unwrap().write_all(b"new").unwrap();
+            up.flush().await.unwrap();
+            up.commit().await.unwrap();
+            assert_eq!(std::fs::read(dir.path().join("f")).unwrap(), b"new");
+
+            // Once bytes went through the pipe, the file is no longer handed out.
+            let mut up = storage.write(b"/f", WriteMode::Append).await.unwrap();
+            up.write_all(b"+").await.unwrap();
+            assert!(up.direct_file().is_none());
+            up.commit().await.unwrap();
+            assert_eq!(std::fs::read(dir.path().join("f")).unwrap(), b"new+");
+        });
+    }
+
+    #[test]
     fn disk_full_surfaces_as_storage_full() {
         // Linux's /dev/full fails every write with ENOSPC.
         let Ok(file) = OpenOptions::new().write(true).open("/dev/full") else {
             return;
         };
         let mut upload = FsUpload {
-            file: Some(Unblock::with_capacity(UPLOAD_PIPE, file)),
+            file: Some(Handle::Direct(file)),
             temp: None,
             path: b"/full".to_vec(),
             sync: true,

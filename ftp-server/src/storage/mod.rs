@@ -225,6 +225,21 @@ pub trait Upload: AsyncWrite + Send + Unpin + 'static {
     /// Ends the upload without committing it (the same as dropping it, but the clean-up is
     /// finished when the future completes).
     fn abort(self) -> impl Future<Output = io::Result<()>> + Send;
+
+    /// The open file the upload writes to, when the bytes may be written to it directly
+    /// (blocking `write`, `splice`) instead of through [`AsyncWrite`]; `None` (the default)
+    /// when they must go through [`AsyncWrite`].
+    ///
+    /// The file is positioned where the next byte belongs (opened for appending for
+    /// [`WriteMode::Append`]). Bytes written to it, or to a duplicate of its descriptor
+    /// ([`File::try_clone`](std::fs::File::try_clone)), are part of the upload exactly as if
+    /// they had gone through [`AsyncWrite`]: [`commit`](Upload::commit) is still what makes a
+    /// [`WriteMode::Replace`] upload visible, and dropping the handle still discards it. Once
+    /// bytes went through [`AsyncWrite`], an implementation that buffers them returns `None`,
+    /// so the two are never interleaved out of order.
+    fn direct_file(&self) -> Option<&std::fs::File> {
+        None
+    }
 }
 
 /// An open file to send, as [`Storage::read`] returns it.

@@ -560,7 +560,8 @@ impl Download<'_> {
         self.stream = None;
         self.flow.set_ended();
         self.result = Some(Ok(0));
-        abort(self.client, self.flow.op)
+        let moved = self.flow.bytes();
+        engine::aborted(abort(self.client, self.flow.op), moved)
     }
 
     /// Waits for the final reply once the data ended.
@@ -666,7 +667,8 @@ impl Upload<'_> {
     pub fn abort(mut self) -> Result<u64> {
         self.stream = None;
         self.flow.set_ended();
-        abort(self.client, self.flow.op)
+        let moved = self.flow.bytes();
+        engine::aborted(abort(self.client, self.flow.op), moved)
     }
 
     fn shut_down(&mut self) -> io::Result<()> {

@@ -460,6 +460,15 @@ pub(crate) fn facts(o: Output) -> Result<Entry, Error> {
     }
 }
 
+/// The result of aborting a transfer: an abort that took effect is a success, having moved
+/// `moved` bytes; a transfer that completed before the abort reports its own count.
+pub(crate) fn aborted(result: Result<u64, Error>, moved: u64) -> Result<u64, Error> {
+    match result {
+        Err(Error::Io(e)) if e.kind() == io::ErrorKind::Interrupted => Ok(moved),
+        other => other,
+    }
+}
+
 pub(crate) fn transferred(o: Output) -> Result<u64, Error> {
     match o {
         Output::Transferred { bytes } => Ok(bytes),

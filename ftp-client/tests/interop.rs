@@ -405,7 +405,7 @@ mod blocking_cells {
             .map_err(|e| format!("head: {e}"))?;
         let aborted = match download.abort() {
             Ok(_) => "abor ok".to_owned(),
-            Err(e) => format!("abor: {e}"),
+            Err(e) => return Err(format!("ABOR failed: {e}")),
         };
         if c.is_closed() {
             return Err(format!("the session closed after ABOR ({aborted})"));
@@ -718,7 +718,7 @@ mod tokio_cells {
             .map_err(|e| format!("head: {e}"))?;
         let aborted = match download.abort().await {
             Ok(_) => "abor ok".to_owned(),
-            Err(e) => format!("abor: {e}"),
+            Err(e) => return Err(format!("ABOR failed: {e}")),
         };
         if c.is_closed() {
             return Err(format!("the session closed after ABOR ({aborted})"));

@@ -688,10 +688,12 @@ impl<R: Runtime> Download<'_, R> {
 async fn abort<R: Runtime>(client: &mut AsyncClient<R>, flow: &mut Flow) -> Result<u64> {
     flow.set_ended();
     client.engine.abort()?;
-    match client.drive(Some(flow.op)).await? {
-        Step::Done(output) => engine::transferred(output),
-        Step::Ready => Err(Error::usage("unexpected data connection")),
-    }
+    let result = match client.drive(Some(flow.op)).await {
+        Ok(Step::Done(output)) => engine::transferred(output),
+        Ok(Step::Ready) => Err(Error::usage("unexpected data connection")),
+        Err(e) => Err(e),
+    };
+    engine::aborted(result, flow.bytes())
 }
 
 impl<R: Runtime> AsyncRead for Download<'_, R> {

@@ -15,9 +15,8 @@ pub(crate) fn storage_error(e: &io::Error) -> StorageError {
     use io::ErrorKind as K;
     match e.kind() {
         K::NotFound => StorageError::NotFound,
-        K::PermissionDenied | K::DirectoryNotEmpty | K::ReadOnlyFilesystem => {
-            StorageError::PermissionDenied
-        }
+        K::PermissionDenied | K::ReadOnlyFilesystem => StorageError::PermissionDenied,
+        K::DirectoryNotEmpty => StorageError::NotEmpty,
         K::AlreadyExists => StorageError::AlreadyExists,
         K::NotADirectory => StorageError::NotADirectory,
         K::IsADirectory => StorageError::IsADirectory,
@@ -78,7 +77,7 @@ mod tests {
             (K::QuotaExceeded, StorageError::QuotaExceeded),
             (K::InvalidFilename, StorageError::InvalidName),
             (K::InvalidInput, StorageError::InvalidOffset),
-            (K::DirectoryNotEmpty, StorageError::PermissionDenied),
+            (K::DirectoryNotEmpty, StorageError::NotEmpty),
             (K::BrokenPipe, StorageError::Other),
         ];
         for (kind, want) in cases {

@@ -309,6 +309,9 @@ pub enum StorageError {
     /// A file was expected (`550`).
     #[error("is a directory")]
     IsADirectory,
+    /// The directory to remove is not empty (`550`).
+    #[error("directory not empty")]
+    NotEmpty,
     /// The disk is full (`452`, RFC 959).
     #[error("no space left")]
     NoSpace,

@@ -203,6 +203,7 @@ fn map_storage_error(e: StorageError) -> (u16, &'static str) {
         StorageError::AlreadyExists => (550, "File exists."),
         StorageError::NotADirectory => (550, "Not a directory."),
         StorageError::IsADirectory => (550, "Is a directory."),
+        StorageError::NotEmpty => (550, "Directory not empty."),
         StorageError::NoSpace => (452, "Insufficient storage space."),
         StorageError::QuotaExceeded => (552, "Quota exceeded."),
         StorageError::InvalidName => (553, "File name not allowed."),

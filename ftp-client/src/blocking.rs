@@ -450,7 +450,7 @@ impl Client {
         out: &mut impl Write,
     ) -> Result<u64> {
         let mut download = self.retrieve(path, offset)?;
-        match io::copy(&mut download, out) {
+        match engine::copy_bulk(&mut download, out) {
             Ok(n) => download.finish().map(|_| n),
             // A refusal in the final reply, or the data connection's own error.
             Err(e) => match download.result.take() {
@@ -487,7 +487,7 @@ impl Client {
     /// Uploads everything `input` holds; returns the bytes read from `input`.
     pub fn store_from(&mut self, path: impl AsRef<[u8]>, input: &mut impl Read) -> Result<u64> {
         let mut upload = self.store(path, 0)?;
-        let n = io::copy(input, &mut upload)?;
+        let n = engine::copy_bulk(input, &mut upload)?;
         upload.finish()?;
         Ok(n)
     }

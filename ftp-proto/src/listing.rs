@@ -1008,17 +1008,6 @@ fn apply_fact(e: &mut Entry, name: &[u8], value: &[u8]) {
     }
 }
 
-/// Fact names written from typed fields; same-named entries of [`Entry::facts`] are not
-/// written again.
-const TYPED_FACTS: [&[u8]; 6] = [
-    b"type",
-    b"size",
-    b"modify",
-    b"unix.mode",
-    b"unix.owner",
-    b"unix.group",
-];
-
 /// A fact value cannot hold `;` (it ends the fact), nor CR, LF or NUL.
 fn bad_in_value(c: u8) -> bool {
     c == b';' || is_line_breaking(c)
@@ -1096,10 +1085,19 @@ pub fn format_mlsx_line(entry: &Entry, out: &mut Vec<u8>) {
         put_fact(out, b"unix.group", group);
     }
     for fact in &entry.facts {
-        let typed = TYPED_FACTS
-            .iter()
-            .any(|t| t.eq_ignore_ascii_case(&fact.name));
-        if !typed && !fact.name.is_empty() {
+        // A fact with a typed field is written from that field; kept raw only when its value
+        // could not be read (then the field is empty and the raw value must survive).
+        let name = fact.name.to_ascii_lowercase();
+        let written = match &name[..] {
+            b"type" => !matches!(&entry.kind, EntryKind::Other(v) if v.is_empty()),
+            b"size" => entry.size.is_some(),
+            b"modify" => matches!(entry.modified, Some(Modified::Exact(_))),
+            b"unix.mode" => entry.permissions.is_some(),
+            b"unix.owner" => entry.owner.is_some(),
+            b"unix.group" => entry.group.is_some(),
+            _ => false,
+        };
+        if !written && !fact.name.is_empty() {
             put_fact(out, &fact.name, &fact.value);
         }
     }
@@ -1569,14 +1567,16 @@ UNIX.groupname=user;UNIX.mode=0755;UNIX.owner=1000;UNIX.ownername=user; sub dir\
         e.permissions = Some(0o4755);
         e.owner = Some(Bytes::from_static(b"o;wner"));
         e.facts.push(Fact::new(b"Perm", &b"r"[..]));
-        e.facts.push(Fact::new(b"size", &b"ignored"[..]));
+        // Typed facts come from their fields; one whose field is empty is kept as given.
+        e.facts.push(Fact::new(b"unix.mode", &b"ignored"[..]));
+        e.facts.push(Fact::new(b"size", &b"kept"[..]));
         e.facts.push(Fact::new(b"we ird=", &b"v"[..]));
         e.facts.push(Fact::new(b"", &b"dropped"[..]));
         let mut out = Vec::new();
         format_mlsx_line(&e, &mut out);
         assert_eq!(
             out,
-            &b"type=OS.unix=slink:a?b;unix.mode=4755;unix.owner=o?wner;perm=r;we?ird?=v; bad??name?"[..]
+            &b"type=OS.unix=slink:a?b;unix.mode=4755;unix.owner=o?wner;perm=r;size=kept;we?ird?=v; bad??name?"[..]
         );
         let back = parse_mlsx_line(&out).unwrap();
         assert_eq!(back.kind, EntryKind::Symlink);

@@ -34,8 +34,8 @@ use crate::storage::{ReadSource, Storage, Upload, WriteMode};
 const BUF: usize = 256 * 1024;
 /// Buffer size of the blocking upload loop.
 const UPLOAD_BUF: usize = 256 * 1024;
-/// Stack size of an upload thread (its buffer is on the heap).
-const UPLOAD_STACK: usize = 128 * 1024;
+/// Stack size of an upload or download thread (buffers are on the heap).
+const COPY_THREAD_STACK: usize = 128 * 1024;
 /// The most one `sendfile` call is asked to send.
 const SENDFILE_CHUNK: usize = 4 * 1024 * 1024;
 /// How often a running transfer tells its session it is alive.
@@ -204,6 +204,26 @@ where
         bytes: 0,
     };
     let moved = match source {
+        // Binary from a file: `sendfile` in a blocking loop of its own when the stream can
+        // become a plain socket (as for uploads), which also closes the data connection.
+        Source::Read(ReadSource::File(file), offset) if !job.ascii => {
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            match data.into_blocking() {
+                Ok(socket) => {
+                    let socket = socket.map_err(|_| TransferError::ConnectionLost)?;
+                    return send_blocking(socket, file, offset, progress).await;
+                }
+                Err(stream) => data = stream,
+            }
+            send(
+                &mut data,
+                ReadSource::File(file),
+                offset,
+                false,
+                &mut progress,
+            )
+            .await?
+        }
         Source::Read(src, offset) => send(&mut data, src, offset, job.ascii, &mut progress).await?,
         Source::Listing(text) => {
             data.write_all(&text)
@@ -451,7 +471,7 @@ async fn receive_blocking<U: Upload>(
     let (done_tx, done_rx) = async_channel::bounded(1);
     std::thread::Builder::new()
         .name("ftp-upload".into())
-        .stack_size(UPLOAD_STACK)
+        .stack_size(COPY_THREAD_STACK)
         .spawn(move || {
             let result = copy_to_file(&socket, &file, &stopped, progress);
             let _ = done_tx.send_blocking((result, socket));
@@ -470,6 +490,73 @@ async fn receive_blocking<U: Upload>(
         .shutdown(Shutdown::Write)
         .map_err(|_| TransferError::ConnectionLost)?;
     Ok(bytes)
+}
+
+/// A binary download as one blocking `sendfile` loop on a thread of its own, like
+/// [`receive_blocking`]: the kernel moves the file's pages to the socket, the thread sleeps in
+/// the call while the socket is full, and there is no wake-up through the runtime per chunk.
+/// ABOR, the data timeout and shutdown drop this future, which shuts the socket down so the
+/// blocked call returns at once.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+async fn send_blocking(
+    socket: TcpStream,
+    file: File,
+    offset: u64,
+    progress: Progress,
+) -> Result<u64, TransferError> {
+    let stopped = Arc::new(AtomicBool::new(false));
+    let mut guard = StopOnDrop {
+        socket: socket
+            .try_clone()
+            .map_err(|_| TransferError::ConnectionLost)?,
+        stopped: stopped.clone(),
+        armed: true,
+    };
+    let (done_tx, done_rx) = async_channel::bounded(1);
+    std::thread::Builder::new()
+        .name("ftp-download".into())
+        .stack_size(COPY_THREAD_STACK)
+        .spawn(move || {
+            let result = sendfile_loop(&socket, &file, offset, &stopped, progress);
+            let _ = done_tx.send_blocking((result, socket));
+        })
+        .map_err(|e| TransferError::Storage(storage_error(&e)))?;
+    let (result, socket) = done_rx
+        .recv()
+        .await
+        .map_err(|_| TransferError::ConnectionLost)?;
+    guard.armed = false;
+    let bytes = result?;
+    // A clean close tells the client the data is complete (RFC 959 §3.3, stream mode).
+    socket
+        .shutdown(Shutdown::Write)
+        .map_err(|_| TransferError::ConnectionLost)?;
+    Ok(bytes)
+}
+
+/// The loop of [`send_blocking`]: `sendfile` from `offset` until the end of the file.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn sendfile_loop(
+    socket: &TcpStream,
+    file: &File,
+    offset: u64,
+    stopped: &AtomicBool,
+    mut progress: Progress,
+) -> Result<u64, TransferError> {
+    use rustix::io::Errno;
+    let mut pos = offset;
+    loop {
+        if stopped.load(Ordering::SeqCst) {
+            return Err(TransferError::Aborted);
+        }
+        match rustix::fs::sendfile(socket, file, Some(&mut pos), SENDFILE_CHUNK) {
+            Ok(0) => return Ok(progress.bytes),
+            Ok(n) => progress.add_now(n as u64),
+            Err(Errno::INTR) => {}
+            Err(_) if stopped.load(Ordering::SeqCst) => return Err(TransferError::Aborted),
+            Err(_) => return Err(TransferError::ConnectionLost),
+        }
+    }
 }
 
 /// The loop of [`receive_blocking`]: until end of file, a socket error, a file error or a stop.

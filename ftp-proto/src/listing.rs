@@ -928,6 +928,15 @@ fn parse_mlsx_entry(mut rest: &[u8]) -> Result<Entry, ListingError> {
                     return Err(ListingError::NoName);
                 }
                 e.name = Bytes::copy_from_slice(name);
+                // A raw fact stands only for a typed field that stayed empty (a repeated
+                // fact, valid once, leaves no raw copy behind).
+                let typed: Vec<bool> = e
+                    .facts
+                    .iter()
+                    .map(|f| typed_field_set(&e, &f.name))
+                    .collect();
+                let mut flags = typed.into_iter();
+                e.facts.retain(|_| !flags.next().unwrap_or(false));
                 return Ok(e);
             }
             None => return Err(ListingError::NoSeparator),
@@ -940,6 +949,19 @@ fn parse_mlsx_entry(mut rest: &[u8]) -> Result<Entry, ListingError> {
         }
         apply_fact(&mut e, name, value);
         rest = after;
+    }
+}
+
+/// Whether `name` is a fact held in a typed field of `e`, and that field is set.
+fn typed_field_set(e: &Entry, name: &[u8]) -> bool {
+    match &name.to_ascii_lowercase()[..] {
+        b"type" => !matches!(&e.kind, EntryKind::Other(v) if v.is_empty()),
+        b"size" => e.size.is_some(),
+        b"modify" => matches!(e.modified, Some(Modified::Exact(_))),
+        b"unix.mode" => e.permissions.is_some(),
+        b"unix.owner" => e.owner.is_some(),
+        b"unix.group" => e.group.is_some(),
+        _ => false,
     }
 }
 
@@ -1087,17 +1109,7 @@ pub fn format_mlsx_line(entry: &Entry, out: &mut Vec<u8>) {
     for fact in &entry.facts {
         // A fact with a typed field is written from that field; kept raw only when its value
         // could not be read (then the field is empty and the raw value must survive).
-        let name = fact.name.to_ascii_lowercase();
-        let written = match &name[..] {
-            b"type" => !matches!(&entry.kind, EntryKind::Other(v) if v.is_empty()),
-            b"size" => entry.size.is_some(),
-            b"modify" => matches!(entry.modified, Some(Modified::Exact(_))),
-            b"unix.mode" => entry.permissions.is_some(),
-            b"unix.owner" => entry.owner.is_some(),
-            b"unix.group" => entry.group.is_some(),
-            _ => false,
-        };
-        if !written && !fact.name.is_empty() {
+        if !typed_field_set(entry, &fact.name) && !fact.name.is_empty() {
             put_fact(out, &fact.name, &fact.value);
         }
     }

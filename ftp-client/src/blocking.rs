@@ -487,7 +487,14 @@ impl Client {
     /// Uploads everything `input` holds; returns the bytes read from `input`.
     pub fn store_from(&mut self, path: impl AsRef<[u8]>, input: &mut impl Read) -> Result<u64> {
         let mut upload = self.store(path, 0)?;
-        let n = engine::copy_bulk(input, &mut upload)?;
+        // `io::copy` into a large `BufWriter` writes a slice input straight through (no copy)
+        // and fills the buffer from any other reader: 256 KiB per write either way.
+        let n = {
+            let mut writer = io::BufWriter::with_capacity(engine::COPY_BUF, &mut upload);
+            let n = io::copy(input, &mut writer)?;
+            writer.flush()?;
+            n
+        };
         upload.finish()?;
         Ok(n)
     }

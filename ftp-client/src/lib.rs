@@ -36,3 +36,8 @@ pub use engine::{Config, DataMode, Listing, TransferType};
 pub use error::{Error, ProtocolError, Result};
 pub use ftp_proto;
 pub use url::{FtpUrl, Scheme, TypeCode, UrlError};
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -48,8 +48,3 @@ mod transfer;
 pub use ftp_proto;
 pub use ftp_proto::server::ServerConfig;
 pub use server::{Bound, Server, ServerBuilder, SiteHandler};
-
-/// The README's examples, compiled as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;

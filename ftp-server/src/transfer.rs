@@ -448,6 +448,43 @@ impl Drop for StopOnDrop {
     }
 }
 
+/// Runs `copy` over a blocking socket on a thread of its own and gives the socket back with
+/// its result. Dropping this future (ABOR, the data timeout, shutdown) shuts the socket down,
+/// so the loop's blocked call returns at once, and sets the flag `copy` is given, so it reports
+/// the stop rather than an end of file.
+async fn on_copy_thread<F>(
+    name: &str,
+    socket: TcpStream,
+    copy: F,
+) -> Result<(Result<u64, TransferError>, TcpStream), TransferError>
+where
+    F: FnOnce(&TcpStream, &AtomicBool) -> Result<u64, TransferError> + Send + 'static,
+{
+    let stopped = Arc::new(AtomicBool::new(false));
+    let mut guard = StopOnDrop {
+        socket: socket
+            .try_clone()
+            .map_err(|_| TransferError::ConnectionLost)?,
+        stopped: stopped.clone(),
+        armed: true,
+    };
+    let (done_tx, done_rx) = async_channel::bounded(1);
+    std::thread::Builder::new()
+        .name(name.into())
+        .stack_size(COPY_THREAD_STACK)
+        .spawn(move || {
+            let result = copy(&socket, &stopped);
+            let _ = done_tx.send_blocking((result, socket));
+        })
+        .map_err(|e| TransferError::Storage(storage_error(&e)))?;
+    let done = done_rx
+        .recv()
+        .await
+        .map_err(|_| TransferError::ConnectionLost)?;
+    guard.armed = false;
+    Ok(done)
+}
+
 /// A binary upload as one blocking loop on a thread of its own ([`copy_to_file`]), with no
 /// hand-off between threads per chunk. ABOR, the data timeout and shutdown drop this future,
 /// which shuts the socket down so the loop's blocked call returns at once. The upload itself
@@ -460,28 +497,10 @@ async fn receive_blocking<U: Upload>(
     progress: Progress,
 ) -> Result<u64, TransferError> {
     let store_err = |e: io::Error| TransferError::Storage(storage_error(&e));
-    let stopped = Arc::new(AtomicBool::new(false));
-    let mut guard = StopOnDrop {
-        socket: socket
-            .try_clone()
-            .map_err(|_| TransferError::ConnectionLost)?,
-        stopped: stopped.clone(),
-        armed: true,
-    };
-    let (done_tx, done_rx) = async_channel::bounded(1);
-    std::thread::Builder::new()
-        .name("ftp-upload".into())
-        .stack_size(COPY_THREAD_STACK)
-        .spawn(move || {
-            let result = copy_to_file(&socket, &file, &stopped, progress);
-            let _ = done_tx.send_blocking((result, socket));
-        })
-        .map_err(store_err)?;
-    let (result, socket) = done_rx
-        .recv()
-        .await
-        .map_err(|_| TransferError::ConnectionLost)?;
-    guard.armed = false;
+    let (result, socket) = on_copy_thread("ftp-upload", socket, move |socket, stopped| {
+        copy_to_file(socket, &file, stopped, progress)
+    })
+    .await?;
     let bytes = result?;
     upload.flush().await.map_err(store_err)?;
     upload.commit().await.map_err(store_err)?;
@@ -504,28 +523,10 @@ async fn send_blocking(
     offset: u64,
     progress: Progress,
 ) -> Result<u64, TransferError> {
-    let stopped = Arc::new(AtomicBool::new(false));
-    let mut guard = StopOnDrop {
-        socket: socket
-            .try_clone()
-            .map_err(|_| TransferError::ConnectionLost)?,
-        stopped: stopped.clone(),
-        armed: true,
-    };
-    let (done_tx, done_rx) = async_channel::bounded(1);
-    std::thread::Builder::new()
-        .name("ftp-download".into())
-        .stack_size(COPY_THREAD_STACK)
-        .spawn(move || {
-            let result = sendfile_loop(&socket, &file, offset, &stopped, progress);
-            let _ = done_tx.send_blocking((result, socket));
-        })
-        .map_err(|e| TransferError::Storage(storage_error(&e)))?;
-    let (result, socket) = done_rx
-        .recv()
-        .await
-        .map_err(|_| TransferError::ConnectionLost)?;
-    guard.armed = false;
+    let (result, socket) = on_copy_thread("ftp-download", socket, move |socket, stopped| {
+        sendfile_loop(socket, &file, offset, stopped, progress)
+    })
+    .await?;
     let bytes = result?;
     // A clean close tells the client the data is complete (RFC 959 §3.3, stream mode).
     socket

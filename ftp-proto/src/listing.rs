@@ -1309,6 +1309,27 @@ mod tests {
     }
 
     #[test]
+    fn unreadable_and_repeated_typed_facts_round_trip() {
+        // Found by fuzzing: a typed fact whose value cannot be read is kept raw and written
+        // back; once the typed field is set, a repeated fact leaves no raw copy.
+        for line in [
+            &b"SizE=`; a"[..],
+            b"size=10;size=x; a",
+            b"size=x;size=10; a",
+            b"modify=bad;type=file; a",
+        ] {
+            let e = parse_mlsx_line(line).unwrap();
+            let mut out = Vec::new();
+            format_mlsx_line(&e, &mut out);
+            assert_eq!(parse_mlsx_line(&out).unwrap(), e, "{}", line.escape_ascii());
+        }
+        let e = parse_mlsx_line(b"size=10;size=x; a").unwrap();
+        assert_eq!((e.size, e.facts.len()), (Some(10), 0));
+        let e = parse_mlsx_line(b"SizE=`; a").unwrap();
+        assert_eq!((e.size, &e.facts[0].value[..]), (None, &b"`"[..]));
+    }
+
+    #[test]
     #[rustfmt::skip]
     fn unix_lines() {
         use EntryKind::*;

@@ -36,7 +36,21 @@ fuzz_target!(|data: &[u8]| {
                 && clean(&f.name)
                 && !f.name.iter().any(|b| matches!(b, b'=' | b';' | b' '))
         });
-        if clean(&entry.name) && !entry.name.is_empty() && !ambiguous && facts_clean {
+        let value_clean = |v: &[u8]| clean(v) && !v.contains(&b';');
+        let kind_clean = match &entry.kind {
+            ftp_proto::listing::EntryKind::Other(v) => value_clean(v),
+            _ => true,
+        };
+        let fields_clean = [&entry.link_target, &entry.owner, &entry.group]
+            .iter()
+            .all(|f| f.as_ref().is_none_or(|v| value_clean(v)));
+        if clean(&entry.name)
+            && !entry.name.is_empty()
+            && !ambiguous
+            && facts_clean
+            && kind_clean
+            && fields_clean
+        {
             let again = parse_mlsx_line(&out).expect("formatted MLSx line parses");
             assert_eq!(again, entry, "MLSx round trip");
         }

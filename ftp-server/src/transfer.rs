@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ftp_proto::ascii::{FromNetwork, ToNetwork};
-use ftp_proto::listing::{format_mlsx_line, format_unix_line, Entry};
+use ftp_proto::listing::Entry;
 use ftp_proto::server::{
     DataChannel, ListFormat, RequestId, TransferError, TransferEvent, TransferOp,
 };
@@ -180,7 +180,8 @@ where
                 ));
             }
             let entries = list_entries(storage, path.as_bytes()).await.map_err(fail)?;
-            let text = format_listing(entries, *format, *all);
+            let mut text = Vec::with_capacity(entries.len() * 64);
+            format.write_listing(entries, *all, now_unix(), &mut text);
             let len = text.len() as u64;
             (Source::Listing(text), Some(len), None)
         }
@@ -699,39 +700,6 @@ pub(crate) async fn list_entries<S: Storage>(storage: &S, path: &[u8]) -> io::Re
         .iter()
         .map(|e| entry(e.name.clone(), &e.metadata))
         .collect())
-}
-
-/// Formats a listing for the data connection, CRLF-terminated (listings are TYPE A).
-fn format_listing(entries: Vec<Entry>, format: ListFormat, all: bool) -> Vec<u8> {
-    let now = now_unix();
-    let mut out = Vec::with_capacity(entries.len() * 64);
-    let hidden = |e: &Entry| e.name.first() == Some(&b'.');
-    for mut e in entries {
-        match format {
-            ListFormat::Unix => {
-                if !all && hidden(&e) {
-                    continue;
-                }
-                format_unix_line(&e, now, &mut out);
-            }
-            ListFormat::Nlst => {
-                if !all && hidden(&e) {
-                    continue;
-                }
-                out.extend(e.name.iter().map(|&b| match b {
-                    b'\r' | b'\n' | 0 => b'?',
-                    b => b,
-                }));
-            }
-            ListFormat::Mlsd(facts) => {
-                facts.apply(&mut e);
-                format_mlsx_line(&e, &mut out);
-            }
-            _ => format_unix_line(&e, now, &mut out),
-        }
-        out.extend_from_slice(b"\r\n");
-    }
-    out
 }
 
 #[cfg(test)]

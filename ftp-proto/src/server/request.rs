@@ -223,6 +223,45 @@ pub enum ListFormat {
     Mlsd(super::MlstFacts),
 }
 
+impl ListFormat {
+    /// Writes `entries` as the data of a listing transfer, each line ending in CRLF (listings
+    /// are TYPE A). `LIST` and `NLST` leave out dot files unless `all` (`LIST -a`), as `ls`
+    /// does; `MLSD` lists every entry with the facts chosen by `OPTS MLST`. `now_unix` lets
+    /// `ls -l` lines choose between a time and a year. No CR, LF or NUL from a file name is
+    /// written raw.
+    ///
+    /// ```
+    /// use ftp_proto::listing::{Entry, EntryKind};
+    /// use ftp_proto::server::ListFormat;
+    ///
+    /// let entries = vec![
+    ///     Entry::new(&b"notes.txt"[..], EntryKind::File),
+    ///     Entry::new(&b".hidden"[..], EntryKind::File),
+    /// ];
+    /// let mut out = Vec::new();
+    /// ListFormat::Nlst.write_listing(entries, false, 0, &mut out);
+    /// assert_eq!(out, b"notes.txt\r\n");
+    /// ```
+    pub fn write_listing(self, entries: Vec<Entry>, all: bool, now_unix: i64, out: &mut Vec<u8>) {
+        let hidden = |e: &Entry| e.name.first() == Some(&b'.');
+        for mut e in entries {
+            match self {
+                ListFormat::Unix | ListFormat::Nlst if !all && hidden(&e) => continue,
+                ListFormat::Unix => crate::listing::format_unix_line(&e, now_unix, out),
+                ListFormat::Nlst => out.extend(e.name.iter().map(|&b| match b {
+                    b'\r' | b'\n' | 0 => b'?',
+                    b => b,
+                })),
+                ListFormat::Mlsd(facts) => {
+                    facts.apply(&mut e);
+                    crate::listing::format_mlsx_line(&e, out);
+                }
+            }
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+}
+
 /// How the adapter obtains a transfer's data connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

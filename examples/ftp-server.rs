@@ -8,6 +8,10 @@
 //! and prints it: it never opens an unauthenticated server by default. `--anonymous` allows
 //! read-only anonymous logins. Ctrl-C shuts down gracefully: no new connections, running
 //! transfers may finish.
+//!
+//! FTPS: `--tls-cert cert.pem --tls-key key.pem` offers `AUTH TLS`; `--require-tls` refuses
+//! cleartext logins and data connections; `--implicit-tls 0.0.0.0:990` adds an implicit-TLS
+//! listener.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
@@ -19,7 +23,8 @@ use clap::Parser;
 use ftp_server::auth::{Anonymous, Or, UserTable};
 use ftp_server::runtime::TokioRuntime;
 use ftp_server::storage::FsStorage;
-use ftp_server::Server;
+use ftp_server::tls::TlsConfig;
+use ftp_server::{Server, TlsPolicy};
 use tracing_subscriber::EnvFilter;
 
 /// Serve a directory over FTP.
@@ -60,6 +65,19 @@ struct Args {
     /// power loss a just-uploaded file may be incomplete).
     #[arg(long)]
     no_sync: bool,
+    /// Offer FTPS (AUTH TLS) with this PEM certificate chain (needs --tls-key).
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Require TLS for logins and data connections (data connections must also resume the
+    /// control connection's TLS session).
+    #[arg(long, requires = "tls_cert")]
+    require_tls: bool,
+    /// Also listen here for implicit FTPS (TLS from the first byte, `ftps://`; repeatable).
+    #[arg(long, value_name = "ADDR", requires = "tls_cert")]
+    implicit_tls: Vec<SocketAddr>,
     /// Log level (error, warn, info, debug, trace) or a RUST_LOG-style filter; RUST_LOG wins.
     #[arg(long, default_value = "info")]
     log: String,
@@ -148,12 +166,29 @@ async fn run(args: Args) -> Result<(), String> {
     if let Some(ip) = args.passive_address {
         builder = builder.passive_address(ip);
     }
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        let tls = TlsConfig::from_pem_files(cert, key).map_err(|e| e.to_string())?;
+        builder = builder.tls(tls).tls_policy(if args.require_tls {
+            TlsPolicy::Required
+        } else {
+            TlsPolicy::Optional
+        });
+        for addr in &args.implicit_tls {
+            builder = builder.listen_implicit_tls(*addr);
+        }
+    }
     let bound = builder
         .build()
         .bind(TokioRuntime)
         .await
         .map_err(|e| e.to_string())?;
-    let addrs: Vec<String> = bound.local_addrs().iter().map(|a| a.to_string()).collect();
+    let mut addrs: Vec<String> = bound.local_addrs().iter().map(|a| a.to_string()).collect();
+    addrs.extend(
+        bound
+            .implicit_tls_addrs()
+            .iter()
+            .map(|a| format!("{a} (implicit TLS)")),
+    );
     eprintln!(
         "ftp-server: ready: serving {} on {}",
         args.root.display(),

@@ -23,6 +23,7 @@ use crate::convert::{entry, file_name, now_unix, storage_error};
 use crate::runtime::{Listener, Runtime, Stream};
 use crate::server::Shared;
 use crate::storage::Storage;
+use crate::stream::MaybeTls;
 use crate::transfer::{self, TransferJob};
 
 /// What a transfer task reports to its session.
@@ -50,8 +51,9 @@ enum Wake {
 /// Serves one control connection until it closes.
 pub(crate) async fn serve<R, S, A>(
     shared: Arc<Shared<R, S, A>>,
-    mut control: R::Stream,
+    control: R::Stream,
     peer: SocketAddr,
+    implicit_tls: bool,
     shutdown: Shutdown,
 ) where
     R: Runtime,
@@ -67,20 +69,44 @@ pub(crate) async fn serve<R, S, A>(
     };
     let peer = canonical(peer);
     let span = tracing::info_span!("session", %peer, user = tracing::field::Empty);
-    let mut session = ServerSession::new(Arc::clone(&shared.config), local, peer, Instant::now());
-    session.set_command_log(tracing::enabled!(tracing::Level::DEBUG));
-    let mut conn = Connection {
-        shared,
-        session,
-        local,
-        peer,
-        passive: None,
-        transfers: Vec::new(),
-        reports: async_channel::unbounded(),
-        span: span.clone(),
-    };
+    #[cfg(feature = "rustls")]
+    let tls = shared
+        .tls
+        .as_ref()
+        .map(|t| t.for_connection(t.reuse_required(shared.config.tls)));
+    let mut control = MaybeTls::Plain(control);
     async move {
         debug!("connected");
+        let config = Arc::clone(&shared.config);
+        let session = if implicit_tls {
+            #[cfg(feature = "rustls")]
+            {
+                let Some(tls) = &tls else { return };
+                if let Err(e) = handshake(&shared.rt, &mut control, &tls.control, &config).await {
+                    debug!("implicit TLS handshake failed: {e}");
+                    return;
+                }
+                ServerSession::new_implicit_tls(config, local, peer, Instant::now())
+            }
+            #[cfg(not(feature = "rustls"))]
+            return;
+        } else {
+            ServerSession::new(config, local, peer, Instant::now())
+        };
+        let mut conn = Connection {
+            shared,
+            session,
+            local,
+            peer,
+            passive: None,
+            transfers: Vec::new(),
+            reports: async_channel::unbounded(),
+            span: tracing::Span::current(),
+            #[cfg(feature = "rustls")]
+            tls,
+        };
+        conn.session
+            .set_command_log(tracing::enabled!(tracing::Level::DEBUG));
         if let Err(e) = conn.run(&mut control, shutdown).await {
             debug!("control connection ended: {e}");
         }
@@ -89,6 +115,26 @@ pub(crate) async fn serve<R, S, A>(
     }
     .instrument(span)
     .await;
+}
+
+/// Runs the server side of the control connection's TLS handshake, bounded by the data
+/// timeout (a client that stalls mid-handshake holds nothing for long).
+#[cfg(feature = "rustls")]
+async fn handshake<R: Runtime>(
+    rt: &R,
+    control: &mut MaybeTls<R::Stream>,
+    acceptor: &futures_rustls::TlsAcceptor,
+    config: &ftp_proto::server::ServerConfig,
+) -> io::Result<()> {
+    let deadline = Instant::now() + config.data_timeout;
+    let timeout = async {
+        rt.sleep_until(deadline).await;
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "TLS handshake timed out",
+        ))
+    };
+    future::or(control.upgrade(acceptor), timeout).await
 }
 
 struct Connection<R: Runtime, S, A> {
@@ -105,6 +151,9 @@ struct Connection<R: Runtime, S, A> {
         async_channel::Receiver<TransferReport>,
     ),
     span: tracing::Span,
+    /// This connection's TLS settings (its own session cache), when the server offers TLS.
+    #[cfg(feature = "rustls")]
+    tls: Option<crate::tls::ConnectionTls>,
 }
 
 impl<R, S, A> Connection<R, S, A>
@@ -113,7 +162,11 @@ where
     S: Storage,
     A: Authenticator,
 {
-    async fn run(&mut self, control: &mut R::Stream, shutdown: Shutdown) -> io::Result<()> {
+    async fn run(
+        &mut self,
+        control: &mut MaybeTls<R::Stream>,
+        shutdown: Shutdown,
+    ) -> io::Result<()> {
         let mut buf = vec![0u8; 4096];
         let mut shutting_down = false;
         let mut grace_deadline: Option<Instant> = None;
@@ -210,7 +263,7 @@ where
     }
 
     /// Writes the session's replies and performs its requests until it has nothing to say.
-    async fn drain(&mut self, control: &mut R::Stream) -> io::Result<()> {
+    async fn drain(&mut self, control: &mut MaybeTls<R::Stream>) -> io::Result<()> {
         // Commands as received; `Display` hides the PASS argument.
         while let Some(command) = self.session.poll_command() {
             debug!("-> {command}");
@@ -225,15 +278,29 @@ where
                 self.write(control, &bytes).await?;
             }
             match self.session.poll_request() {
+                Some(Request::StartTls) => self.start_tls(control).await?,
                 Some(request) => self.perform(request).await,
                 None => return Ok(()),
             }
         }
     }
 
+    /// `AUTH TLS` was answered `234` (already written): the handshake, before any further
+    /// read. A failed handshake ends the connection.
+    async fn start_tls(&mut self, control: &mut MaybeTls<R::Stream>) -> io::Result<()> {
+        #[cfg(feature = "rustls")]
+        if let Some(tls) = &self.tls {
+            handshake(&self.shared.rt, control, &tls.control, &self.shared.config).await?;
+            debug!("control connection runs TLS");
+            return Ok(());
+        }
+        let _ = control;
+        Err(io::Error::other("TLS requested but not configured"))
+    }
+
     /// Writes to the control connection; a client that stops reading is given up on after the
     /// idle timeout rather than holding the session forever.
-    async fn write(&mut self, control: &mut R::Stream, bytes: &[u8]) -> io::Result<()> {
+    async fn write(&mut self, control: &mut MaybeTls<R::Stream>, bytes: &[u8]) -> io::Result<()> {
         let deadline = Instant::now() + self.shared.config.idle_timeout;
         let rt = self.shared.rt.clone();
         let timeout = async {
@@ -299,7 +366,8 @@ where
                 op,
                 data,
                 ascii,
-            } => self.start_transfer(id, op, data, ascii),
+                protected,
+            } => self.start_transfer(id, op, data, ascii, protected),
             Request::AbortTransfer { id } => {
                 for (_, stop) in self.transfers.iter().filter(|(t, _)| *t == id) {
                     stop.close();
@@ -395,6 +463,7 @@ where
         op: ftp_proto::server::TransferOp,
         data: DataChannel,
         ascii: bool,
+        protected: bool,
     ) {
         let (abort_tx, abort_rx) = async_channel::bounded::<()>(1);
         self.transfers.push((id, abort_tx));
@@ -412,7 +481,11 @@ where
             control_local: self.local.ip(),
             reports: self.reports.0.clone(),
             abort: abort_rx,
+            #[cfg(feature = "rustls")]
+            tls: self.tls.clone().filter(|_| protected),
         };
+        #[cfg(not(feature = "rustls"))]
+        let _ = protected;
         let shared = Arc::clone(&self.shared);
         let span = self.span.clone();
         self.shared

@@ -27,6 +27,7 @@
 //! |---|---|---|
 //! | `tokio` | yes | the tokio runtime adapter |
 //! | `async-std` | no | the async-std runtime adapter (smol users need no feature: `futures-io` is enough) |
+//! | `rustls` | no | FTPS: explicit `AUTH TLS` and implicit TLS listeners ([`tls`]) |
 //!
 //! # Platform
 //!
@@ -43,8 +44,12 @@ pub mod limits;
 pub mod runtime;
 mod server;
 pub mod storage;
+mod stream;
+#[cfg(feature = "rustls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
+pub mod tls;
 mod transfer;
 
 pub use ftp_proto;
-pub use ftp_proto::server::ServerConfig;
+pub use ftp_proto::server::{ServerConfig, TlsPolicy};
 pub use server::{Bound, Server, ServerBuilder, SiteHandler};

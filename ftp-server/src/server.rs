@@ -22,6 +22,8 @@ use crate::storage::Storage;
 #[derive(Debug, Clone)]
 pub(crate) struct Options {
     pub listen: Vec<SocketAddr>,
+    /// Listeners whose connections start with a TLS handshake (implicit FTPS).
+    pub implicit_listen: Vec<SocketAddr>,
     pub passive_ports: Option<RangeInclusive<u16>>,
     pub active_source_port: u16,
     pub max_connections: usize,
@@ -41,6 +43,8 @@ pub(crate) struct Shared<R, S, A> {
     pub config: Arc<ServerConfig>,
     pub options: Options,
     pub site: Option<SiteHandler>,
+    #[cfg(feature = "rustls")]
+    pub tls: Option<crate::tls::TlsConfig>,
 }
 
 /// Configures a [`Server`].
@@ -64,6 +68,8 @@ pub struct ServerBuilder<S, A> {
     config: ServerConfig,
     options: Options,
     site: Option<SiteHandler>,
+    #[cfg(feature = "rustls")]
+    tls: Option<crate::tls::TlsConfig>,
 }
 
 impl<S, A> std::fmt::Debug for ServerBuilder<S, A> {
@@ -180,6 +186,52 @@ impl<S: Storage, A: Authenticator> ServerBuilder<S, A> {
         self
     }
 
+    /// Offers FTPS with this certificate: `AUTH TLS` (RFC 4217) on every listener, and
+    /// implicit TLS on the [`listen_implicit_tls`](Self::listen_implicit_tls) ones. The
+    /// policy becomes [`TlsPolicy::Optional`](crate::TlsPolicy::Optional) unless
+    /// [`tls_policy`](Self::tls_policy) says otherwise.
+    ///
+    /// ```no_run
+    /// # fn main() -> std::io::Result<()> {
+    /// use ftp_server::{auth::UserTable, storage::MemoryStorage, tls::TlsConfig, Server, TlsPolicy};
+    /// let server = Server::builder(MemoryStorage::new(), UserTable::new())
+    ///     .tls(TlsConfig::from_pem_files("cert.pem", "key.pem")?)
+    ///     .tls_policy(TlsPolicy::Required)
+    ///     .listen_implicit_tls("0.0.0.0:990".parse().unwrap())
+    ///     .build();
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "rustls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
+    pub fn tls(mut self, tls: crate::tls::TlsConfig) -> Self {
+        self.tls = Some(tls);
+        if !self.config.tls.enabled() {
+            self.config.tls = ftp_proto::server::TlsPolicy::Optional;
+        }
+        self
+    }
+
+    /// How strictly TLS is required (see [`TlsPolicy`](crate::TlsPolicy)); needs
+    /// [`tls`](Self::tls). With a policy that requires TLS, data connections must also resume
+    /// the control connection's TLS session unless
+    /// [`TlsConfig::require_session_reuse`](crate::tls::TlsConfig::require_session_reuse)
+    /// says otherwise.
+    #[cfg(feature = "rustls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
+    pub fn tls_policy(mut self, policy: ftp_proto::server::TlsPolicy) -> Self {
+        self.config.tls = policy;
+        self
+    }
+
+    /// Also listens on `addr` for implicit FTPS: every connection starts with a TLS
+    /// handshake (the `ftps://` scheme, port 990 by convention); needs [`tls`](Self::tls).
+    #[cfg(feature = "rustls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
+    pub fn listen_implicit_tls(mut self, addr: SocketAddr) -> Self {
+        self.options.implicit_listen.push(addr);
+        self
+    }
+
     /// Every protocol setting, for those without a builder method.
     pub fn protocol_config(mut self, edit: impl FnOnce(&mut ServerConfig)) -> Self {
         edit(&mut self.config);
@@ -188,7 +240,7 @@ impl<S: Storage, A: Authenticator> ServerBuilder<S, A> {
 
     /// Finishes the configuration.
     pub fn build(mut self) -> Server<S, A> {
-        if self.options.listen.is_empty() {
+        if self.options.listen.is_empty() && self.options.implicit_listen.is_empty() {
             self.options
                 .listen
                 .push(SocketAddr::from(([127, 0, 0, 1], 2121)));
@@ -199,6 +251,8 @@ impl<S: Storage, A: Authenticator> ServerBuilder<S, A> {
             config: Arc::new(self.config),
             options: self.options,
             site: self.site,
+            #[cfg(feature = "rustls")]
+            tls: self.tls,
         }
     }
 }
@@ -213,6 +267,8 @@ pub struct Server<S, A> {
     config: Arc<ServerConfig>,
     options: Options,
     site: Option<SiteHandler>,
+    #[cfg(feature = "rustls")]
+    tls: Option<crate::tls::TlsConfig>,
 }
 
 impl<S, A> std::fmt::Debug for Server<S, A> {
@@ -233,6 +289,7 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
             config: ServerConfig::default(),
             options: Options {
                 listen: Vec::new(),
+                implicit_listen: Vec::new(),
                 passive_ports: None,
                 active_source_port: 0,
                 max_connections: 512,
@@ -240,18 +297,32 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
                 shutdown_grace: Duration::from_secs(30),
             },
             site: None,
+            #[cfg(feature = "rustls")]
+            tls: None,
         }
     }
 
     /// Binds every listen address on `rt`.
     pub async fn bind<R: Runtime>(self, rt: R) -> io::Result<Bound<R, S, A>> {
+        #[cfg(feature = "rustls")]
+        let has_tls = self.tls.is_some();
+        #[cfg(not(feature = "rustls"))]
+        let has_tls = false;
+        if (self.config.tls.enabled() || !self.options.implicit_listen.is_empty()) && !has_tls {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "TLS is configured but no certificate was given (ServerBuilder::tls)",
+            ));
+        }
         let mut listeners = Vec::new();
-        for addr in &self.options.listen {
+        let all = self.options.listen.iter().map(|a| (a, false));
+        let implicit = self.options.implicit_listen.iter().map(|a| (a, true));
+        for (addr, implicit) in all.chain(implicit) {
             let listener = rt
                 .bind(*addr)
                 .await
                 .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
-            listeners.push(listener);
+            listeners.push((listener, implicit));
         }
         Ok(Bound {
             listeners,
@@ -262,6 +333,8 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
                 config: self.config,
                 options: self.options,
                 site: self.site,
+                #[cfg(feature = "rustls")]
+                tls: self.tls,
             }),
         })
     }
@@ -281,7 +354,8 @@ impl<S: Storage, A: Authenticator> Server<S, A> {
 
 /// A server whose listeners are bound.
 pub struct Bound<R: Runtime, S, A> {
-    listeners: Vec<R::Listener>,
+    /// Each listener, and whether its connections start with TLS (implicit FTPS).
+    listeners: Vec<(R::Listener, bool)>,
     shared: Arc<Shared<R, S, A>>,
 }
 
@@ -294,11 +368,22 @@ impl<R: Runtime, S, A> std::fmt::Debug for Bound<R, S, A> {
 }
 
 impl<R: Runtime, S, A> Bound<R, S, A> {
-    /// The addresses the server listens on (useful after binding port 0).
+    /// The addresses the server listens on for FTP (cleartext, or explicit TLS with
+    /// `AUTH TLS`); useful after binding port 0.
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.listeners
             .iter()
-            .filter_map(|l| l.local_addr().ok())
+            .filter(|(_, implicit)| !implicit)
+            .filter_map(|(l, _)| l.local_addr().ok())
+            .collect()
+    }
+
+    /// The addresses the server listens on for implicit FTPS.
+    pub fn implicit_tls_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners
+            .iter()
+            .filter(|(_, implicit)| *implicit)
+            .filter_map(|(l, _)| l.local_addr().ok())
             .collect()
     }
 }
@@ -320,18 +405,21 @@ where
         let (alive_tx, alive_rx) = async_channel::bounded::<()>(1);
         let limiter =
             ConnectionLimiter::new(shared.options.max_connections, shared.options.max_per_ip);
-        for addr in self.listeners.iter().filter_map(|l| l.local_addr().ok()) {
-            info!(%addr, "ready to accept connections");
+        for (listener, implicit) in &self.listeners {
+            if let Ok(addr) = listener.local_addr() {
+                info!(%addr, implicit_tls = implicit, "ready to accept connections");
+            }
         }
         let mut loops: Vec<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>> = self
             .listeners
             .into_iter()
-            .map(|listener| {
+            .map(|(listener, implicit)| {
                 let shared = Arc::clone(&shared);
                 let stop_rx = stop_rx.clone();
                 let alive_tx = alive_tx.clone();
                 let limiter = limiter.clone();
-                Box::pin(accept_loop(shared, listener, limiter, stop_rx, alive_tx)) as _
+                let accept = accept_loop(shared, listener, implicit, limiter, stop_rx, alive_tx);
+                Box::pin(accept) as _
             })
             .collect();
         drop(alive_tx);
@@ -368,6 +456,7 @@ where
 async fn accept_loop<R, S, A>(
     shared: Arc<Shared<R, S, A>>,
     listener: R::Listener,
+    implicit_tls: bool,
     limiter: ConnectionLimiter,
     stop: async_channel::Receiver<()>,
     alive: async_channel::Sender<()>,
@@ -398,10 +487,15 @@ async fn accept_loop<R, S, A>(
                 };
                 let alive = alive.clone();
                 shared.rt.spawn(async move {
-                    connection::serve(shared2, stream, peer, shutdown).await;
+                    connection::serve(shared2, stream, peer, implicit_tls, shutdown).await;
                     drop(guard);
                     drop(alive);
                 });
+            }
+            Err(limit) if implicit_tls => {
+                // A cleartext 421 would be noise to a TLS client: just close.
+                debug!(%peer, "refused: {limit}");
+                drop(stream);
             }
             Err(limit) => {
                 let text: &[u8] = match limit {

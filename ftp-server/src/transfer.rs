@@ -29,6 +29,7 @@ use crate::convert::{entry, file_name, now_unix, storage_error};
 use crate::runtime::{Listener, Runtime, Stream};
 use crate::server::Shared;
 use crate::storage::{ReadSource, Storage, Upload, WriteMode};
+use crate::stream::MaybeTls;
 
 /// Buffer size for copied (not `sendfile`d) data.
 const BUF: usize = 256 * 1024;
@@ -53,6 +54,9 @@ pub(crate) struct TransferJob<L> {
     pub reports: async_channel::Sender<TransferReport>,
     /// Closed when the session wants the transfer stopped.
     pub abort: async_channel::Receiver<()>,
+    /// `PROT P`: the data connection runs TLS, with the control connection's session cache.
+    #[cfg(feature = "rustls")]
+    pub tls: Option<crate::tls::ConnectionTls>,
 }
 
 /// Runs a transfer to its end and reports `Finished` or `Failed`.
@@ -193,8 +197,29 @@ where
     };
     report(TransferEvent::Opened { size, name }).await;
 
-    // 2. The data connection.
-    let mut data = connect(shared, &job).await?;
+    // 2. The data connection (RFC 4217 §9: for PROT P, a TLS handshake after 150, the server
+    // being the TLS server in both modes).
+    #[allow(unused_mut)]
+    let mut data = MaybeTls::Plain(connect(shared, &job).await?);
+    #[cfg(feature = "rustls")]
+    if let Some(tls) = &job.tls {
+        let acceptor = match source {
+            Source::Write(_) => &tls.upload,
+            _ => &tls.download,
+        };
+        data.upgrade(acceptor).await.map_err(|e| {
+            debug!("data connection TLS handshake failed: {e}");
+            TransferError::TlsHandshake
+        })?;
+        if let MaybeTls::Tls(stream) = &data {
+            if tls.require_reuse && !crate::tls::resumed(stream) {
+                tracing::warn!(
+                    "data connection did not resume the control connection's TLS session"
+                );
+                return Err(TransferError::TlsNotResumed);
+            }
+        }
+    }
     report(TransferEvent::Connected).await;
 
     // 3. The bytes.
@@ -204,6 +229,7 @@ where
         last: Instant::now(),
         bytes: 0,
     };
+    let upload = matches!(source, Source::Write(_));
     let moved = match source {
         // Binary from a file: `sendfile` in a blocking loop of its own when the stream can
         // become a plain socket (as for uploads), which also closes the data connection.
@@ -254,10 +280,13 @@ where
             }
         }
     };
-    // A clean close tells the client the data is complete (RFC 959 §3.3, stream mode).
-    data.close()
-        .await
-        .map_err(|_| TransferError::ConnectionLost)?;
+    // A clean close tells the client the data is complete (RFC 959 §3.3, stream mode; with
+    // TLS, close_notify first). An upload is already committed: a client that closed first
+    // does not undo it.
+    let closed = data.close().await;
+    if closed.is_err() && !upload {
+        return Err(TransferError::ConnectionLost);
+    }
     Ok(moved)
 }
 

@@ -24,6 +24,22 @@ pub enum DataMode {
     Active,
 }
 
+/// TLS on the control connection (RFC 4217).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TlsMode {
+    /// Cleartext FTP.
+    #[default]
+    Off,
+    /// Explicit FTPS: after the greeting the session sends `AUTH TLS` and waits for the
+    /// handshake ([`Event::StartTls`](super::Event::StartTls)) before any other command; a
+    /// refusal closes the session, so no password is ever sent in cleartext.
+    Explicit,
+    /// Implicit FTPS: the adapter runs the TLS handshake as soon as the TCP connection is
+    /// established (port 990 style, `ftps://` URLs); the greeting already comes through TLS.
+    Implicit,
+}
+
 /// Settings for [`ClientSession`](super::ClientSession). Start from
 /// [`ClientConfig::default`] and change fields:
 ///
@@ -63,6 +79,11 @@ pub struct ClientConfig {
     pub max_reply_lines: usize,
     /// How many operations may wait behind the running one. Default 16.
     pub max_queued: usize,
+    /// TLS on the control connection. Default [`TlsMode::Off`].
+    pub tls: TlsMode,
+    /// With TLS, protect data connections too: after a successful login the session sends
+    /// `PBSZ 0` and `PROT P` (RFC 4217 §8–9), and a refusal fails the login. Default `true`.
+    pub protect_data: bool,
 }
 
 impl Default for ClientConfig {
@@ -77,6 +98,8 @@ impl Default for ClientConfig {
             max_reply_len: ReplyDecoder::DEFAULT_MAX_REPLY_LEN,
             max_reply_lines: ReplyDecoder::DEFAULT_MAX_LINES,
             max_queued: 16,
+            tls: TlsMode::Off,
+            protect_data: true,
         }
     }
 }

@@ -104,7 +104,7 @@ mod session;
 #[cfg(test)]
 mod tests;
 
-pub use config::{ClientConfig, DataMode};
+pub use config::{ClientConfig, DataMode, TlsMode};
 pub use features::{Feature, Features};
 pub use op::{
     ClientError, DataEvent, DataFailure, Event, ListFormat, OpId, Operation, Output, Timeout,

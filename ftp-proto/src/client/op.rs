@@ -313,6 +313,10 @@ pub enum ClientError {
     /// The server refused: a `4yz` or `5yz` reply, kept whole (its code keeps its value).
     #[error("refused by the server: {}", show(.0))]
     Refused(Reply),
+    /// The server refused `AUTH TLS` (or answered it with something other than `234`); the
+    /// session closed without sending any credentials.
+    #[error("the server refused TLS: {}", show(.0))]
+    TlsRefused(Reply),
     /// The server answered `421`: it is closing the control connection (RFC 959 §4.2).
     #[error("service not available: {}", show(.0))]
     Unavailable(Reply),
@@ -352,7 +356,10 @@ impl ClientError {
     /// The code of the server's reply, when the error carries one.
     pub fn code(&self) -> Option<ReplyCode> {
         match self {
-            Self::Refused(r) | Self::Unavailable(r) | Self::AccountRequired(r) => Some(r.code),
+            Self::Refused(r)
+            | Self::Unavailable(r)
+            | Self::AccountRequired(r)
+            | Self::TlsRefused(r) => Some(r.code),
             Self::BadReply { reply, .. } => Some(reply.code),
             _ => None,
         }
@@ -430,10 +437,20 @@ pub enum Event {
     /// The server has sent its preliminary reply (`150`/`125`) and the data connection is
     /// established: start reading (downloads, listings) or writing (uploads). Report bytes with
     /// [`DataEvent::Progress`] and the end with [`DataEvent::Closed`].
+    ///
+    /// When [`data_protected`](super::ClientSession::data_protected), run the TLS handshake
+    /// on the data connection first, as the TLS client (also in active mode), resuming the
+    /// control connection's TLS session; servers send `150` before their side of it. Close
+    /// a protected upload with TLS `close_notify` so the server can tell it is complete.
     DataReady {
         /// The operation.
         op: OpId,
     },
+    /// The server accepted `AUTH TLS`: run the TLS handshake on the control connection (as
+    /// the TLS client) before writing or reading anything else on it, then call
+    /// [`handle_tls_established`](super::ClientSession::handle_tls_established). When the
+    /// handshake fails, close the connection.
+    StartTls,
     /// Close the data connection (or stop listening) without waiting for its end: the
     /// transfer failed or was aborted. Later data events of this operation are ignored.
     CloseData {

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 
-use super::config::{ClientConfig, DataMode};
+use super::config::{ClientConfig, DataMode, TlsMode};
 use super::features::Features;
 use super::op::{
     ClientError, DataEvent, DataFailure, Event, ListFormat, OpId, Operation, Output, Timeout,
@@ -243,6 +243,16 @@ enum Task {
         rnto: Option<Bytes>,
     },
     Transfer(Box<Transfer>),
+    /// `AUTH TLS` sent after the greeting, waiting for `234`.
+    AuthTls,
+    /// `StartTls` emitted, waiting for [`ClientSession::handle_tls_established`].
+    Handshake,
+    /// Logged in; `PBSZ 0` (`prot: false`) or `PROT P` (`prot: true`) sent. `welcome` is the
+    /// login's reply, the operation's output.
+    Protect {
+        prot: bool,
+        welcome: Reply,
+    },
     Quit,
     /// `NOOP` after an `ABOR` answered by a single `2yz`: swallows a late `225`/`226`.
     Resync,
@@ -317,6 +327,11 @@ fn pasv_target(announced: std::net::SocketAddrV4, peer: SocketAddr, nat: bool) -
     }
 }
 
+/// A reply with `code` and no text.
+fn reply_of(code: ReplyCode) -> Reply {
+    Reply::new(code, Bytes::new())
+}
+
 /// The first whitespace-separated word of a reply's text.
 fn first_word(text: &[u8]) -> &[u8] {
     let t = text.trim_ascii_start();
@@ -376,6 +391,10 @@ pub struct ClientSession {
     logged_in: bool,
     features: Option<Features>,
     epsv: Epsv,
+    /// The control connection runs TLS.
+    secure: bool,
+    /// `PROT P` was accepted: data connections run TLS.
+    protected: bool,
 }
 
 impl fmt::Debug for ClientSession {
@@ -407,6 +426,7 @@ impl ClientSession {
             .with_max_reply_len(config.max_reply_len)
             .with_max_lines(config.max_reply_lines);
         let reply_deadline = Some(now + config.reply_timeout);
+        let config_tls = config.tls;
         ClientSession {
             config,
             peer: control_peer,
@@ -429,6 +449,8 @@ impl ClientSession {
             logged_in: false,
             features: None,
             epsv: Epsv::Unknown,
+            secure: config_tls == TlsMode::Implicit,
+            protected: false,
         }
     }
 
@@ -467,6 +489,17 @@ impl ClientSession {
     /// Whether the last login succeeded.
     pub fn is_logged_in(&self) -> bool {
         self.logged_in
+    }
+
+    /// Whether the control connection runs TLS (implicit, or after `AUTH TLS`).
+    pub fn is_secure(&self) -> bool {
+        self.secure
+    }
+
+    /// Whether data connections run TLS (`PROT P` was accepted): the adapter wraps each data
+    /// connection in TLS at [`Event::DataReady`].
+    pub fn data_protected(&self) -> bool {
+        self.secure && self.protected
     }
 
     /// Whether the server refused `EPSV` (or its data connection) in automatic mode, so
@@ -609,6 +642,23 @@ impl ClientSession {
             self.apply(id, silent, flow);
         }
         self.start_next(now);
+    }
+
+    /// The TLS handshake asked for by [`Event::StartTls`] succeeded: every later byte of the
+    /// control connection goes through TLS. Calls at any other time are ignored.
+    pub fn handle_tls_established(&mut self, now: Instant) {
+        if self.closed {
+            return;
+        }
+        if let Some(Current {
+            task: Task::Handshake,
+            ..
+        }) = &self.current
+        {
+            self.current = None;
+            self.secure = true;
+            self.start_next(now);
+        }
     }
 
     /// What happened to the data connection of transfer `op`. Events for an operation that
@@ -974,7 +1024,19 @@ impl ClientSession {
                     Flow::Keep(Task::Greeting)
                 } else if code.is_completion() {
                     self.greeting = Some(reply);
-                    Flow::Finish(Ok(Output::Reply(Reply::new(code, Bytes::new()))))
+                    if self.config.tls == TlsMode::Explicit {
+                        // RFC 4217 §4: AUTH before USER, so no password goes out in clear.
+                        let line = encode(&Command::Auth(Bytes::from_static(b"TLS")));
+                        match line {
+                            Ok(line) => {
+                                self.send(&line, now);
+                                Flow::Keep(Task::AuthTls)
+                            }
+                            Err(_) => Flow::Finish(Ok(Output::Reply(reply_of(code)))),
+                        }
+                    } else {
+                        Flow::Finish(Ok(Output::Reply(reply_of(code))))
+                    }
                 } else {
                     let e = not_positive(reply);
                     self.close(None, Some(e));
@@ -982,6 +1044,37 @@ impl ClientSession {
                 }
             }
             Task::Login { stage, pass, acct } => self.login_reply(stage, pass, acct, reply, now),
+            Task::AuthTls => {
+                if reply.code.is_preliminary() {
+                    Flow::Keep(Task::AuthTls)
+                } else if reply.code.get() == 234 {
+                    // Whatever follows the 234 in cleartext is not the server speaking through
+                    // TLS: drop it (the STARTTLS injection, from the server's side).
+                    self.inbuf.clear();
+                    self.decoder = ReplyDecoder::new()
+                        .with_max_line_len(self.config.max_reply_line_len)
+                        .with_max_reply_len(self.config.max_reply_len)
+                        .with_max_lines(self.config.max_reply_lines);
+                    self.awaiting = false;
+                    self.reply_deadline = None;
+                    self.events.push_back(Event::StartTls);
+                    Flow::Keep(Task::Handshake)
+                } else {
+                    let e = ClientError::TlsRefused(reply);
+                    self.close(Some(e.clone()), Some(e));
+                    return;
+                }
+            }
+            Task::Handshake => {
+                // Replies are not expected before the handshake; the stream is untrustworthy.
+                let e = ClientError::BadReply {
+                    reply,
+                    reason: "a reply in cleartext after 234",
+                };
+                self.close(Some(e.clone()), Some(e));
+                return;
+            }
+            Task::Protect { prot, welcome } => self.protect_reply(prot, welcome, reply, now),
             Task::Single(expect) => {
                 if reply.code.is_preliminary() {
                     Flow::Keep(Task::Single(expect))
@@ -1028,6 +1121,16 @@ impl ClientSession {
         // RFC 959 §5.4 (USER: 230 / 331 / 332; PASS: 230 202 / 332; ACCT: 230 202).
         if code.is_completion() {
             self.logged_in = true;
+            if self.secure && self.config.protect_data && !self.protected {
+                // RFC 4217 §8–9: PBSZ 0 then PROT P.
+                if let Ok(line) = encode(&Command::Pbsz(0)) {
+                    self.send(&line, now);
+                    return Flow::Keep(Task::Protect {
+                        prot: false,
+                        welcome: reply,
+                    });
+                }
+            }
             return Flow::Finish(Ok(Output::Reply(reply)));
         }
         if code == ReplyCode::NEED_ACCOUNT_FOR_LOGIN && stage != LoginStage::Acct {
@@ -1052,6 +1155,32 @@ impl ClientSession {
             });
         }
         Flow::Finish(Err(not_positive(reply)))
+    }
+
+    fn protect_reply(&mut self, prot: bool, welcome: Reply, reply: Reply, now: Instant) -> Flow {
+        if reply.code.is_preliminary() {
+            return Flow::Keep(Task::Protect { prot, welcome });
+        }
+        if !reply.code.is_completion() {
+            return Flow::Finish(Err(not_positive(reply)));
+        }
+        if prot {
+            self.protected = true;
+            return Flow::Finish(Ok(Output::Reply(welcome)));
+        }
+        match encode(&Command::Prot(crate::command::ProtectionLevel::Private)) {
+            Ok(line) => {
+                self.send(&line, now);
+                Flow::Keep(Task::Protect {
+                    prot: true,
+                    welcome,
+                })
+            }
+            Err(_) => Flow::Finish(Err(ClientError::BadReply {
+                reply: welcome,
+                reason: "PROT P could not be encoded",
+            })),
+        }
     }
 
     fn rename_reply(&mut self, rnto: Option<Bytes>, reply: Reply, now: Instant) -> Flow {

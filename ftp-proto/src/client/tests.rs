@@ -1260,3 +1260,126 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// TLS (RFC 4217)
+// ---------------------------------------------------------------------------------------
+
+fn tls_config(tls: TlsMode) -> ClientConfig {
+    let mut c = config();
+    c.tls = tls;
+    c
+}
+
+#[test]
+fn explicit_tls_runs_auth_before_anything_else() {
+    let mut d = Driver::with(tls_config(TlsMode::Explicit), PEER, LOCAL);
+    let login = d.start(login_op());
+    d.nothing_sent();
+    d.input(b"220 ready\r\n");
+    // The server's 234 followed by bytes injected in cleartext: they must be dropped.
+    d.expect("AUTH TLS", "234 go ahead\r\n230 injected\r\n");
+    assert_eq!(d.count(|e| matches!(e, Event::StartTls)), 1);
+    assert!(!d.c.is_secure());
+    d.nothing_sent(); // nothing before the handshake, the USER least of all
+    d.c.handle_tls_established(d.now);
+    d.settle();
+    assert!(d.c.is_secure());
+    d.expect("USER anna", "331 pw\r\n");
+    d.expect("PASS secret", "230 ok\r\n");
+    assert!(
+        d.done(login).is_none(),
+        "login waits for the data protection"
+    );
+    d.expect("PBSZ 0", "200 PBSZ=0\r\n");
+    assert!(!d.c.data_protected());
+    d.expect("PROT P", "200 ok\r\n");
+    assert_eq!(code(&d.result(login)), Some(230));
+    assert!(d.c.data_protected());
+    // Later transfers go on as usual; the adapter reads data_protected() at DataReady.
+    let op = d.start(retr("f"));
+    d.expect("EPSV", "229 (|||4000|)\r\n");
+    d.expect("RETR f", "150 go\r\n");
+    assert_eq!(d.count(|e| matches!(e, Event::DataReady { .. })), 1);
+    d.data(op, DataEvent::Closed { bytes: 3 });
+    d.input(b"226 ok\r\n");
+    assert_eq!(d.result(op), transferred(3));
+}
+
+#[test]
+fn a_refused_auth_tls_closes_without_sending_credentials() {
+    for refusal in [
+        "502 no TLS\r\n",
+        "504 unknown\r\n",
+        "530 no\r\n",
+        "200 what\r\n",
+    ] {
+        let mut d = Driver::with(tls_config(TlsMode::Explicit), PEER, LOCAL);
+        let login = d.start(login_op());
+        d.input(b"220 ready\r\n");
+        d.expect("AUTH TLS", refusal);
+        d.nothing_sent();
+        assert!(matches!(
+            d.closed_error(),
+            Some(Some(ClientError::TlsRefused(_)))
+        ));
+        assert!(d.result(login).is_err());
+        assert_eq!(d.count(|e| matches!(e, Event::StartTls)), 0);
+    }
+}
+
+#[test]
+fn a_cleartext_reply_during_the_handshake_is_not_taken_as_an_answer() {
+    let mut d = Driver::with(tls_config(TlsMode::Explicit), PEER, LOCAL);
+    let login = d.start(login_op());
+    d.input(b"220 ready\r\n");
+    d.expect("AUTH TLS", "234 go\r\n");
+    d.input(b"230 sneaky\r\n");
+    d.nothing_sent();
+    assert!(d.done(login).is_none());
+    assert!(!d.c.is_logged_in());
+    d.c.handle_tls_established(d.now);
+    d.settle();
+    d.expect("USER anna", "331 pw\r\n");
+}
+
+#[test]
+fn implicit_tls_protects_after_login_without_auth() {
+    let mut d = Driver::with(tls_config(TlsMode::Implicit), PEER, LOCAL);
+    assert!(d.c.is_secure());
+    d.input(b"220 ready\r\n");
+    let login = d.start(login_op());
+    d.expect("USER anna", "331 pw\r\n");
+    d.expect("PASS secret", "230 ok\r\n");
+    d.expect("PBSZ 0", "200 PBSZ=0\r\n");
+    d.expect("PROT P", "200 ok\r\n");
+    assert_eq!(code(&d.result(login)), Some(230));
+    assert!(d.c.data_protected());
+}
+
+#[test]
+fn a_refused_prot_p_fails_the_login_and_leaves_data_clear() {
+    let mut d = Driver::with(tls_config(TlsMode::Implicit), PEER, LOCAL);
+    d.input(b"220 ready\r\n");
+    let login = d.start(login_op());
+    d.expect("USER anna", "331 pw\r\n");
+    d.expect("PASS secret", "230 ok\r\n");
+    d.expect("PBSZ 0", "200 PBSZ=0\r\n");
+    d.expect("PROT P", "536 not supported\r\n");
+    assert_eq!(code(&d.result(login)), Some(536));
+    assert!(!d.c.data_protected());
+}
+
+#[test]
+fn tls_without_data_protection_skips_pbsz_and_prot() {
+    let mut c = tls_config(TlsMode::Implicit);
+    c.protect_data = false;
+    let mut d = Driver::with(c, PEER, LOCAL);
+    d.input(b"220 ready\r\n");
+    let login = d.start(login_op());
+    d.expect("USER anna", "331 pw\r\n");
+    d.expect("PASS secret", "230 ok\r\n");
+    assert_eq!(code(&d.result(login)), Some(230));
+    d.nothing_sent();
+    assert!(d.c.is_secure() && !d.c.data_protected());
+}

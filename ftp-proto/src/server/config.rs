@@ -51,6 +51,43 @@ pub struct ServerConfig {
     pub virtual_hosts: Vec<Bytes>,
     /// The most entries `STAT path` sends over the control connection. Default 1000.
     pub max_stat_entries: usize,
+    /// Whether TLS (RFC 4217 `AUTH TLS`) is offered and how strictly it is required. The
+    /// embedder sets it only when it can run the handshakes. Default [`TlsPolicy::Disabled`].
+    pub tls: TlsPolicy,
+}
+
+/// How a server treats TLS on the control and data connections (RFC 4217).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TlsPolicy {
+    /// No TLS: `AUTH` answers `502`, `PBSZ`/`PROT` `503`.
+    #[default]
+    Disabled,
+    /// `AUTH TLS` is accepted; logins and data connections may stay in cleartext.
+    Optional,
+    /// `USER` before `AUTH TLS` is refused with `530`, so no password travels in
+    /// cleartext; data connections may stay in cleartext (`PROT C`).
+    RequiredForLogin,
+    /// As `RequiredForLogin`, and data connections must be protected: `PROT C` answers
+    /// `534`, a transfer without `PROT P` answers `521`.
+    Required,
+}
+
+impl TlsPolicy {
+    /// Whether `AUTH TLS` is accepted.
+    pub fn enabled(self) -> bool {
+        self != TlsPolicy::Disabled
+    }
+
+    /// Whether logging in requires a TLS-protected control connection.
+    pub fn login_required(self) -> bool {
+        matches!(self, TlsPolicy::RequiredForLogin | TlsPolicy::Required)
+    }
+
+    /// Whether data connections must be protected (`PROT P`).
+    pub fn data_required(self) -> bool {
+        self == TlsPolicy::Required
+    }
 }
 
 impl Default for ServerConfig {
@@ -69,6 +106,7 @@ impl Default for ServerConfig {
             site_enabled: false,
             virtual_hosts: Vec::new(),
             max_stat_entries: 1000,
+            tls: TlsPolicy::Disabled,
         }
     }
 }

@@ -66,7 +66,7 @@
 //!
 //! | command | Greeted | User | Acct | In | RFC |
 //! |---|---|---|---|---|---|
-//! | `USER` | `331` → User | `331` → User | `331` → User | `530` (REIN first) | 959 §4.1.1; 2577 §5: `331` for every name |
+//! | `USER` | `331` → User (`530` in cleartext when the TLS policy requires TLS for logins) | `331` → User | `331` → User | `530` (REIN first) | 959 §4.1.1; 2577 §5: `331` for every name |
 //! | `PASS` | `503` | Authenticate → `230` In / `332` Acct / `530` Greeted after `login_failure_delay` | `503` | `503` | 959 §5.4 |
 //! | `ACCT` | `503` | `503` | Authenticate → `230` / `530` | `202` | 959 §4.1.1 |
 //! | `HOST` | `220` / `504` unknown host | `503` | `503` | `503` | 7151 §3 |
@@ -76,7 +76,10 @@
 //! | `OPTS UTF8 ON\|OFF`, `OPTS MLST f;…` | `200` (`501` otherwise) | same | same | same | 2640 §3.1; 3659 §7.9 |
 //! | `LANG [EN]` | `200` (others `504`) | same | same | same | 2640 §4 |
 //! | `ABOR` (no transfer) | `225`, or `226` when a passive listener was closed | same | same | same | 959 §4.1.3 |
-//! | `AUTH` `PBSZ` `PROT` `CCC` | `502` (TLS hook in `session.rs`) | same | same | same | 2228, 4217 |
+//! | `AUTH TLS` | `234`, input behind it discarded, StartTls request; TLS off: `502`; already TLS: `503`; other mechanisms: `504` | same | same | same, and the login is reset | 2228 §3; 4217 §4 |
+//! | `PBSZ n` | `200 PBSZ=0` under TLS, else `503` | same | same | same | 4217 §8 |
+//! | `PROT C\|P` | `200` after PBSZ (else `503`); `S`/`E`: `536`; `C` when data TLS is required: `534` | same | same | same | 4217 §9 |
+//! | `CCC` | `534` under TLS (refused by policy), else `533` | same | same | same | 4217 §6 |
 //! | unknown verb | `500` | `500` | `500` | `500` | 959 §4.2 |
 //! | any other command | `530` | `530` | `530` | below | 959 §5.4 |
 //!
@@ -95,7 +98,7 @@
 //! | `MLST [path]` | Metadata | `250-`, one fact line starting with a space, `250 End` | 3659 §7 |
 //! | `STAT` | — | `211-` status lines `211 End of status` | 959 §4.1.3 |
 //! | `STAT path` | List | `213-` `ls -l` lines `213 End of status` | 959 §4.1.3 |
-//! | `RETR` `STOR` `APPE` `STOU` `LIST` `NLST` `MLSD` | Transfer | `150` (STOU: `150 FILE: name`) … `226`; `425` without PORT/PASV first | 959; 1123 §4.1.2.9; 3659 §7 |
+//! | `RETR` `STOR` `APPE` `STOU` `LIST` `NLST` `MLSD` | Transfer (`protected` after `PROT P`) | `150` (STOU: `150 FILE: name`) … `226`; `425` without PORT/PASV first; `521` without `PROT P` when data TLS is required | 959; 1123 §4.1.2.9; 3659 §7; 4217 §9 |
 //! | `REST n` | — | `350`; applies only to the very next RETR/STOR/APPE | 959 §4.1.3; 3659 §5 |
 //! | `TYPE A\|I\|L 8`, `MODE S`, `STRU F` | — | `200` (other values `504`) | 959; 1123 §4.1.2.2 |
 //! | `ALLO` | — | `202` | 959 |
@@ -113,7 +116,8 @@
 //!
 //! Transfers: Transfer → Opened (`150`) → Connected → Progress… → Finished (`226`) or Failed
 //! (before `150`: the storage error's code; after: `452` no space, `552` quota, `451` storage,
-//! `425` no data connection, `426` connection lost or aborted). A passive listener serves one
+//! `425` no data connection, `426` connection lost or aborted, `522` data TLS handshake failed
+//! or did not resume the control connection's session). A passive listener serves one
 //! transfer (RFC 1123 §4.1.2.6). Storage errors map as: NotFound, PermissionDenied,
 //! AlreadyExists, NotADirectory, IsADirectory → `550`; NoSpace → `452`; QuotaExceeded → `552`;
 //! InvalidName → `553`; InvalidOffset → `554`; Unsupported → `502`; Other → `451`.
@@ -138,7 +142,7 @@ mod table;
 #[cfg(test)]
 mod tests;
 
-pub use config::ServerConfig;
+pub use config::{ServerConfig, TlsPolicy};
 pub use facts::MlstFacts;
 pub use request::{
     DataChannel, ListFormat, Outcome, Request, RequestId, Secret, StorageError, StorageOp,

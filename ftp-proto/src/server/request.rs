@@ -114,6 +114,10 @@ pub enum Request {
         data: DataChannel,
         /// `TYPE A`: convert line endings (RFC 959 §3.1.1.1).
         ascii: bool,
+        /// `PROT P`: run a TLS handshake on the data connection after it is established, the
+        /// server as the TLS server also in active mode (RFC 4217 §9); report a failed
+        /// handshake as [`TransferError::TlsHandshake`].
+        protected: bool,
     },
     /// Stop the transfer `id` now and close its data connection. The transfer still ends with
     /// a `Finished` or `Failed` event.
@@ -131,6 +135,12 @@ pub enum Request {
         /// The text after `SITE `.
         command: Bytes,
     },
+    /// `AUTH TLS` was accepted: write the `234` reply already taken from
+    /// [`poll_transmit`](super::ServerSession::poll_transmit), then run the TLS handshake on
+    /// the control connection as the TLS server, before reading from it again. Every later
+    /// control byte goes through TLS. No answer: when the handshake fails, close the
+    /// connection.
+    StartTls,
     /// The session is over: close any listener and data connection. The control connection
     /// closes once [`poll_transmit`](super::ServerSession::poll_transmit) is drained.
     Close,
@@ -412,4 +422,11 @@ pub enum TransferError {
     /// The transfer was stopped after a [`Request::AbortTransfer`] (`426`).
     #[error("aborted")]
     Aborted,
+    /// The TLS handshake on a protected data connection failed (`522`).
+    #[error("TLS handshake on the data connection failed")]
+    TlsHandshake,
+    /// The data connection's TLS session did not resume the control connection's, which
+    /// the server requires (`522`, as vsftpd's `require_ssl_reuse`).
+    #[error("data connection TLS session does not resume the control connection's")]
+    TlsNotResumed,
 }

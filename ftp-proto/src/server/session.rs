@@ -17,7 +17,8 @@ use super::request::{
 use super::table::{self, Gate, Phase, Verb};
 use crate::address;
 use crate::command::{
-    Command, CommandError, EpsvArg, FormatControl, Structure, TransferMode, TransferType,
+    Command, CommandError, EpsvArg, FormatControl, ProtectionLevel, Structure, TransferMode,
+    TransferType,
 };
 use crate::line::{LineDecoder, LineError};
 use crate::listing::{self, EntryKind, Modified};
@@ -86,6 +87,12 @@ pub struct ServerSession {
     rest: Option<u64>,
     rename_from: Option<VirtualPath>,
     mlst_facts: MlstFacts,
+    /// The control connection runs over TLS (after `AUTH TLS`, or implicit TLS).
+    secure: bool,
+    /// `PBSZ` was accepted after TLS started (RFC 4217 §8: it must precede `PROT`).
+    pbsz: bool,
+    /// `PROT P`: data connections run TLS.
+    protect_data: bool,
 
     pending: Option<(RequestId, Pending)>,
     transfer: Option<Transfer>,
@@ -261,6 +268,9 @@ impl ServerSession {
             rest: None,
             rename_from: None,
             mlst_facts: MlstFacts::default(),
+            secure: false,
+            pbsz: false,
+            protect_data: false,
             pending: None,
             transfer: None,
             quit_after_transfer: false,
@@ -273,6 +283,24 @@ impl ServerSession {
         let greeting = s.config.greeting.clone();
         s.reply(220, greeting);
         s.touch_idle(now);
+        s
+    }
+
+    /// Starts a session on a control connection that runs TLS from its first byte (implicit
+    /// FTPS, port 990 style): the adapter has completed the handshake before this call.
+    ///
+    /// The connection counts as protected as if `AUTH TLS` had succeeded, and data
+    /// connections are protected (`PROT P`) until the client sends `PROT C`, as implicit
+    /// FTPS clients expect.
+    pub fn new_implicit_tls(
+        config: Arc<ServerConfig>,
+        local: SocketAddr,
+        peer: SocketAddr,
+        now: Instant,
+    ) -> Self {
+        let mut s = Self::new(config, local, peer, now);
+        s.secure = true;
+        s.protect_data = true;
         s
     }
 
@@ -532,6 +560,16 @@ impl ServerSession {
         self.transfer.is_some()
     }
 
+    /// Whether the control connection runs over TLS (after `AUTH TLS`, or implicit TLS).
+    pub fn is_secure(&self) -> bool {
+        self.secure
+    }
+
+    /// Whether the next data connections run TLS (`PROT P`).
+    pub fn data_protected(&self) -> bool {
+        self.secure && self.protect_data
+    }
+
     // ----------------------------------------------------------------------------------------
     // Machinery
     // ----------------------------------------------------------------------------------------
@@ -691,14 +729,13 @@ impl ServerSession {
             Command::Opts { name, value } => self.on_opts(&name, value.as_deref().unwrap_or(b"")),
             Command::Lang(arg) => self.on_lang(arg.as_deref()),
             Command::Abor => self.abort_idle(),
-            Command::Auth(_)
-            | Command::Adat(_)
-            | Command::Pbsz(_)
-            | Command::Prot(_)
-            | Command::Ccc
-            | Command::Mic(_)
-            | Command::Conf(_)
-            | Command::Enc(_) => self.on_security(),
+            Command::Auth(mechanism) => self.on_auth(&mechanism),
+            Command::Pbsz(_) => self.on_pbsz(),
+            Command::Prot(level) => self.on_prot(level),
+            Command::Ccc => self.on_ccc(),
+            Command::Adat(_) | Command::Mic(_) | Command::Conf(_) | Command::Enc(_) => {
+                self.reply(502, "Not used with TLS.")
+            }
             Command::Pwd | Command::Xpwd => self.on_pwd(),
             Command::Cwd(arg) | Command::Xcwd(arg) => self.on_cwd(&arg),
             Command::Cdup | Command::Xcup => self.on_cwd(b".."),
@@ -764,6 +801,13 @@ impl ServerSession {
     // ----------------------------------------------------------------------------------------
 
     fn on_user(&mut self, user: Bytes) {
+        if self.config.tls.login_required() && !self.secure {
+            // Refused before any password can follow in cleartext (vsftpd's
+            // force_local_logins_ssl).
+            self.auth = Auth::Greeted;
+            self.reply(530, "TLS required: send AUTH TLS before logging in.");
+            return;
+        }
         // RFC 2577 §5: the same 331 for every name, known or not.
         self.auth = Auth::UserGiven { user };
         self.reply(331, "Please specify the password.");
@@ -850,6 +894,10 @@ impl ServerSession {
         self.epsv_all = false;
         self.data = DataSetup::None;
         self.mlst_facts = MlstFacts::default();
+        // The control connection keeps its TLS (RFC 4217 offers no way back to cleartext
+        // short of CCC, which this server refuses); the data protection is negotiated again.
+        self.pbsz = false;
+        self.protect_data = false;
         self.reply(220, "Service ready for new user.");
     }
 
@@ -865,11 +913,19 @@ impl ServerSession {
             feat("EPRT");
         }
         feat("EPSV");
+        if self.config.tls.enabled() {
+            // RFC 4217 §6.
+            feat("AUTH TLS");
+        }
         feat("HOST");
         feat("LANG EN*");
         feat("MDTM");
         feat("MFMT");
         feat(&format!("MLST {}", self.mlst_facts.feat_line()));
+        if self.config.tls.enabled() {
+            feat("PBSZ");
+            feat("PROT");
+        }
         feat("REST STREAM");
         feat("SIZE");
         feat("TVFS");
@@ -879,15 +935,30 @@ impl ServerSession {
     }
 
     fn on_help(&mut self) {
-        let lines = vec![
-            Bytes::from_static(b"The following commands are recognized."),
-            Bytes::from_static(b" ABOR ACCT ALLO APPE CDUP CWD  DELE EPRT EPSV FEAT HELP HOST"),
-            Bytes::from_static(b" LANG LIST LPRT LPSV MDTM MFMT MKD  MLSD MLST MODE NLST NOOP"),
-            Bytes::from_static(b" OPTS PASS PASV PORT PWD  QUIT REIN REST RETR RMD  RNFR RNTO"),
-            Bytes::from_static(b" SITE SIZE STAT STOR STOU STRU SYST TYPE USER XCUP XCWD XMKD"),
-            Bytes::from_static(b" XPWD XRMD"),
-            Bytes::from_static(b"Help OK."),
+        const PLAIN: &[&str] = &[
+            "ABOR", "ACCT", "ALLO", "APPE", "CDUP", "CWD", "DELE", "EPRT", "EPSV", "FEAT", "HELP",
+            "HOST", "LANG", "LIST", "LPRT", "LPSV", "MDTM", "MFMT", "MKD", "MLSD", "MLST", "MODE",
+            "NLST", "NOOP", "OPTS", "PASS", "PASV", "PORT", "PWD", "QUIT", "REIN", "REST", "RETR",
+            "RMD", "RNFR", "RNTO", "SITE", "SIZE", "STAT", "STOR", "STOU", "STRU", "SYST", "TYPE",
+            "USER", "XCUP", "XCWD", "XMKD", "XPWD", "XRMD",
         ];
+        const TLS: &[&str] = &["AUTH", "CCC", "PBSZ", "PROT"];
+        let mut verbs: Vec<&str> = PLAIN.to_vec();
+        if self.config.tls.enabled() {
+            verbs.extend_from_slice(TLS);
+            verbs.sort_unstable();
+        }
+        let mut lines = vec![Bytes::from_static(
+            b"The following commands are recognized.",
+        )];
+        for row in verbs.chunks(12) {
+            let mut line = String::new();
+            for verb in row {
+                line.push_str(&format!(" {verb:<4}"));
+            }
+            lines.push(Bytes::from(line.trim_end().to_owned()));
+        }
+        lines.push(Bytes::from_static(b"Help OK."));
         self.reply_lines(214, lines);
     }
 
@@ -940,14 +1011,96 @@ impl ServerSession {
         }
     }
 
-    /// TLS hook (RFC 2228, RFC 4217). Not implemented yet: `502` for AUTH, PBSZ, PROT and CCC.
-    ///
-    /// When TLS arrives: `AUTH TLS` → `234`, then discard every byte buffered in `inbuf` (the
-    /// client must not pipeline over the handshake; RFC 4217 §6, STARTTLS injection) and emit
-    /// a request for the adapter to run the handshake; `PBSZ` before `AUTH` → `503`, `PROT`
-    /// before `PBSZ` → `503`, unknown level → `504`, `S`/`E` → `536`.
-    fn on_security(&mut self) {
-        self.reply(502, "Security extensions not implemented.");
+    // ----------------------------------------------------------------------------------------
+    // Security (RFC 2228, RFC 4217)
+    // ----------------------------------------------------------------------------------------
+
+    fn on_auth(&mut self, mechanism: &[u8]) {
+        if !self.config.tls.enabled() {
+            self.reply(502, "TLS not available.");
+            return;
+        }
+        if self.secure {
+            self.reply(503, "Already using TLS.");
+            return;
+        }
+        // `TLS` (RFC 4217); `TLS-C`, `SSL` and `TLS-P` from the drafts before it, the last
+        // two with protected data connections by default.
+        let protect_data = if mechanism.eq_ignore_ascii_case(b"TLS")
+            || mechanism.eq_ignore_ascii_case(b"TLS-C")
+        {
+            false
+        } else if mechanism.eq_ignore_ascii_case(b"SSL") || mechanism.eq_ignore_ascii_case(b"TLS-P")
+        {
+            true
+        } else {
+            self.reply(504, "AUTH mechanism not supported; use AUTH TLS.");
+            return;
+        };
+        self.reply(234, "Proceed with negotiation.");
+        // RFC 4217 §4 (and the STARTTLS injection attack): nothing the client sent behind
+        // AUTH before the handshake is trusted; the next command comes through TLS.
+        self.inbuf.clear();
+        self.queue.clear();
+        self.decoder = LineDecoder::new(self.config.max_line_len);
+        self.requests.push_back(Request::StartTls);
+        self.secure = true;
+        self.pbsz = false;
+        self.protect_data = protect_data;
+        // RFC 2228 §3 AUTH: an accepted AUTH requires the user to log in again.
+        if !matches!(self.auth, Auth::Greeted) {
+            if matches!(self.data, DataSetup::Passive(_)) {
+                self.requests.push_back(Request::ClosePassive);
+            }
+            self.data = DataSetup::None;
+            self.auth = Auth::Greeted;
+            self.cwd = VirtualPath::root();
+        }
+    }
+
+    fn on_pbsz(&mut self) {
+        if !self.secure {
+            self.reply(503, "PBSZ requires AUTH TLS first.");
+            return;
+        }
+        // RFC 4217 §8: the buffer size is meaningless for TLS; any value is answered 0.
+        self.pbsz = true;
+        self.reply(200, "PBSZ=0");
+    }
+
+    fn on_prot(&mut self, level: ProtectionLevel) {
+        if !self.secure {
+            self.reply(503, "PROT requires AUTH TLS first.");
+            return;
+        }
+        if !self.pbsz {
+            self.reply(503, "PROT requires PBSZ first.");
+            return;
+        }
+        match level {
+            ProtectionLevel::Private => {
+                self.protect_data = true;
+                self.reply(200, "Protection level set to P.");
+            }
+            ProtectionLevel::Clear if self.config.tls.data_required() => {
+                self.reply(534, "Data connections must be protected: use PROT P.");
+            }
+            ProtectionLevel::Clear => {
+                self.protect_data = false;
+                self.reply(200, "Protection level set to C.");
+            }
+            _ => self.reply(536, "Only PROT C and PROT P are supported."),
+        }
+    }
+
+    fn on_ccc(&mut self) {
+        if !self.secure {
+            // RFC 2228 §4: 533 for a command that needs a protected control connection.
+            self.reply(533, "CCC requires a TLS control connection.");
+        } else {
+            // RFC 4217 §6: a server may refuse to clear the control connection.
+            self.reply(534, "CCC refused: the control connection stays protected.");
+        }
     }
 
     fn on_status(&mut self) {
@@ -971,6 +1124,13 @@ impl ServerSession {
             DataSetup::Passive(_) => b" Data connection: passive",
             DataSetup::Active(_) => b" Data connection: active",
         }));
+        lines.push(Bytes::from_static(
+            match (self.secure, self.data_protected()) {
+                (false, _) => b" Control connection: cleartext",
+                (true, false) => b" Control connection: TLS; data connections: cleartext",
+                (true, true) => b" Control connection: TLS; data connections: TLS",
+            },
+        ));
         lines.push(Bytes::from_static(b"End of status"));
         self.reply_lines(211, lines);
     }
@@ -1377,6 +1537,14 @@ impl ServerSession {
         let Some(path) = self.resolve(arg) else {
             return;
         };
+        if self.config.tls.data_required() && !self.data_protected() {
+            // RFC 4217 §9: the data connection cannot be opened with this PROT setting.
+            self.reply(
+                521,
+                "Data connections must be protected: send PBSZ 0 and PROT P.",
+            );
+            return;
+        }
         let data = match self.data {
             DataSetup::None => {
                 self.reply(425, "Use PORT, PASV or EPSV first.");
@@ -1412,11 +1580,13 @@ impl ServerSession {
         // Listings are always sent as ASCII (RFC 959 §4.1.3 LIST: "transferred ... over the
         // data connection in ASCII type or type EBCDIC"); files follow TYPE.
         let ascii = kind == TransferKind::List || self.ascii;
+        let protected = self.data_protected();
         self.requests.push_back(Request::Transfer {
             id,
             op,
             data,
             ascii,
+            protected,
         });
         self.transfer = Some(Transfer {
             id,
@@ -1507,6 +1677,11 @@ impl ServerSession {
             TransferError::Storage(StorageError::QuotaExceeded) => (552, "Quota exceeded."),
             TransferError::Storage(_) => (451, "Local error; transfer aborted."),
             TransferError::DataConnect => (425, "Cannot open data connection."),
+            TransferError::TlsHandshake => (522, "TLS negotiation on the data connection failed."),
+            TransferError::TlsNotResumed => (
+                522,
+                "TLS session of the data connection must resume the control connection's.",
+            ),
             _ => (426, "Connection closed; transfer aborted."),
         };
         self.reply(code, text);

@@ -1482,10 +1482,12 @@ fn opts_lang_security_site() {
             ("LANG", &[200]),
             ("LANG EN", &[200]),
             ("LANG fr", &[504]),
+            // TLS is disabled by default.
             ("AUTH TLS", &[502]),
-            ("PBSZ 0", &[502]),
-            ("PROT P", &[502]),
-            ("CCC", &[502]),
+            ("PBSZ 0", &[503]),
+            ("PROT P", &[503]),
+            ("CCC", &[533]),
+            ("ADAT abc", &[502]),
             ("SITE CHMOD 777 x", &[530]),
         ],
     );
@@ -1878,4 +1880,259 @@ fn command_log_hides_passwords_and_is_off_by_default() {
         .map(|c| c.to_string())
         .collect();
     assert_eq!(logged, ["REIN", "USER anna", "PASS ****"]);
+}
+
+// ----------------------------------------------------------------------------------------------
+// TLS (RFC 2228, RFC 4217)
+// ----------------------------------------------------------------------------------------------
+
+fn tls_config(policy: TlsPolicy) -> ServerConfig {
+    let mut c = config();
+    c.tls = policy;
+    c
+}
+
+/// The `protected` flag of the last transfer request.
+fn last_transfer_protected(d: &Driver) -> Option<bool> {
+    d.log.iter().rev().find_map(|r| match r {
+        Request::Transfer { protected, .. } => Some(*protected),
+        _ => None,
+    })
+}
+
+#[test]
+fn feat_and_help_list_tls_only_when_enabled() {
+    let feat = |policy| {
+        let mut d = Driver::with(tls_config(policy), LOCAL, PEER);
+        d.take_wire();
+        d.input(b"FEAT\r\nHELP\r\n");
+        String::from_utf8(d.take_wire()).unwrap()
+    };
+    let off = feat(TlsPolicy::Disabled);
+    assert!(!off.contains("AUTH"), "{off}");
+    assert!(!off.contains("PBSZ"), "{off}");
+    let on = feat(TlsPolicy::Optional);
+    for line in ["\r\n AUTH TLS\r\n", "\r\n PBSZ\r\n", "\r\n PROT\r\n"] {
+        assert!(on.contains(line), "{line:?} missing from {on}");
+    }
+    assert!(on.contains(" AUTH ") && on.contains(" CCC "), "{on}");
+}
+
+#[test]
+fn auth_tls_discards_pipelined_plaintext_and_asks_for_the_handshake() {
+    let mut d = Driver::with(tls_config(TlsPolicy::Optional), LOCAL, PEER);
+    d.take_wire();
+    assert!(!d.s.is_secure());
+    conversation(
+        &mut d,
+        &[
+            ("PBSZ 0", &[503]),
+            ("PROT P", &[503]),
+            ("CCC", &[533]),
+            ("AUTH KERBEROS_V4", &[504]),
+        ],
+    );
+    // A man in the middle appends commands behind AUTH in the cleartext stream (the STARTTLS
+    // injection): they must never run.
+    d.input(b"AUTH TLS\r\nUSER anna\r\nPASS secret\r\nDELE /home/anna/notes\r\n");
+    assert_eq!(codes(&d.take_wire()), [234]);
+    assert_eq!(d.requests(|r| matches!(r, Request::StartTls)), 1);
+    assert_eq!(d.requests(|r| matches!(r, Request::Authenticate { .. })), 0);
+    assert_eq!(d.requests(|r| matches!(r, Request::Storage { .. })), 0);
+    assert!(d.s.is_secure());
+    assert!(!d.s.data_protected());
+    conversation(
+        &mut d,
+        &[
+            ("AUTH TLS", &[503]),
+            ("PROT P", &[503]), // PBSZ first (RFC 4217 §8)
+            ("PBSZ 0", &[200]),
+            ("PROT S", &[536]),
+            ("PROT E", &[536]),
+            ("PROT X", &[504]),
+            ("PROT P", &[200]),
+            ("CCC", &[534]),
+            ("USER anna", &[331]),
+            ("PASS secret", &[230]),
+            ("CWD /pub", &[250]),
+            ("PASV", &[227]),
+            ("RETR a.txt", &[150, 226]),
+        ],
+    );
+    assert!(d.s.data_protected());
+    assert_eq!(last_transfer_protected(&d), Some(true));
+    conversation(
+        &mut d,
+        &[
+            ("PROT C", &[200]),
+            ("PASV", &[227]),
+            ("RETR a.txt", &[150, 226]),
+        ],
+    );
+    assert_eq!(last_transfer_protected(&d), Some(false));
+    let wire = {
+        d.input(b"STAT\r\n");
+        String::from_utf8(d.take_wire()).unwrap()
+    };
+    assert!(
+        wire.contains("Control connection: TLS; data connections: cleartext"),
+        "{wire}"
+    );
+}
+
+#[test]
+fn pbsz_answers_zero_whatever_it_is_given() {
+    let mut d = Driver::with(tls_config(TlsPolicy::Optional), LOCAL, PEER);
+    d.send("AUTH TLS");
+    d.input(b"PBSZ 16384\r\n");
+    assert_eq!(d.take_wire(), b"200 PBSZ=0\r\n");
+}
+
+#[test]
+fn legacy_auth_ssl_protects_data_by_default() {
+    let mut d = Driver::with(tls_config(TlsPolicy::Optional), LOCAL, PEER);
+    d.take_wire();
+    assert_eq!(d.send("AUTH SSL"), [234]);
+    assert!(d.s.data_protected());
+}
+
+#[test]
+fn auth_after_login_requires_a_new_login() {
+    let mut d = Driver::with(tls_config(TlsPolicy::Optional), LOCAL, PEER);
+    d.login();
+    conversation(
+        &mut d,
+        &[
+            ("PASV", &[227]),
+            ("AUTH TLS", &[234]),
+            ("PWD", &[530]),
+            ("USER anna", &[331]),
+            ("PASS secret", &[230]),
+            ("RETR notes", &[425]), // the passive listener went with the old login
+        ],
+    );
+    assert_eq!(d.requests(|r| matches!(r, Request::ClosePassive)), 1);
+}
+
+#[test]
+fn tls_required_for_login_refuses_cleartext_user() {
+    let mut d = Driver::with(tls_config(TlsPolicy::RequiredForLogin), LOCAL, PEER);
+    d.take_wire();
+    conversation(
+        &mut d,
+        &[
+            ("USER anna", &[530]),
+            ("PASS secret", &[503]),
+            ("AUTH TLS", &[234]),
+            ("USER anna", &[331]),
+            ("PASS secret", &[230]),
+            // Cleartext data is the client's choice under this policy.
+            ("PASV", &[227]),
+            ("RETR notes", &[150, 226]),
+        ],
+    );
+    assert_eq!(d.requests(|r| matches!(r, Request::Authenticate { .. })), 1);
+    assert_eq!(last_transfer_protected(&d), Some(false));
+}
+
+#[test]
+fn tls_required_for_data_refuses_cleartext_transfers() {
+    let mut d = Driver::with(tls_config(TlsPolicy::Required), LOCAL, PEER);
+    d.take_wire();
+    conversation(
+        &mut d,
+        &[
+            ("USER anna", &[530]),
+            ("AUTH TLS", &[234]),
+            ("USER anna", &[331]),
+            ("PASS secret", &[230]),
+            ("PASV", &[227]),
+            ("RETR notes", &[521]),
+            ("LIST", &[521]),
+            ("STOR up", &[521]),
+            ("PBSZ 0", &[200]),
+            ("PROT C", &[534]),
+            ("RETR notes", &[521]),
+            ("PROT P", &[200]),
+            ("RETR notes", &[150, 226]),
+        ],
+    );
+    assert_eq!(d.requests(|r| matches!(r, Request::Transfer { .. })), 1);
+    assert_eq!(last_transfer_protected(&d), Some(true));
+}
+
+#[test]
+fn implicit_tls_starts_protected() {
+    #[allow(clippy::disallowed_methods)]
+    let now = Instant::now();
+    let s = ServerSession::new_implicit_tls(
+        Arc::new(tls_config(TlsPolicy::Required)),
+        LOCAL.parse().unwrap(),
+        PEER.parse().unwrap(),
+        now,
+    );
+    let mut d = Driver::with(config(), LOCAL, PEER);
+    d.take_wire();
+    d.s = s;
+    d.now = now;
+    d.run();
+    assert_eq!(d.take_wire(), b"220 FTP server ready.\r\n");
+    assert!(d.s.is_secure() && d.s.data_protected());
+    conversation(
+        &mut d,
+        &[
+            ("AUTH TLS", &[503]),
+            ("USER anna", &[331]),
+            ("PASS secret", &[230]),
+            ("PBSZ 0", &[200]),
+            ("PROT P", &[200]),
+            ("PASV", &[227]),
+            ("RETR notes", &[150, 226]),
+        ],
+    );
+    assert_eq!(d.requests(|r| matches!(r, Request::StartTls)), 0);
+    assert_eq!(last_transfer_protected(&d), Some(true));
+}
+
+#[test]
+fn data_tls_failures_answer_522() {
+    for error in [TransferError::TlsHandshake, TransferError::TlsNotResumed] {
+        let mut d = Driver::with(tls_config(TlsPolicy::Required), LOCAL, PEER);
+        d.mode = Mode::Manual;
+        d.take_wire();
+        for line in [
+            "AUTH TLS",
+            "PBSZ 0",
+            "PROT P",
+            "USER anna",
+            "PASS secret",
+            "PASV",
+        ] {
+            d.send(line);
+        }
+        assert_eq!(d.send("RETR notes"), [] as [u16; 0]);
+        assert_eq!(
+            d.event(TransferEvent::Opened {
+                size: Some(10),
+                name: None
+            }),
+            [150]
+        );
+        assert_eq!(d.event(TransferEvent::Failed(error)), [522]);
+        // The session goes on.
+        assert_eq!(d.send("NOOP"), [200]);
+    }
+}
+
+#[test]
+fn rein_keeps_tls_and_resets_data_protection() {
+    let mut d = Driver::with(tls_config(TlsPolicy::Optional), LOCAL, PEER);
+    for line in ["AUTH TLS", "PBSZ 0", "PROT P", "USER anna", "PASS secret"] {
+        d.send(line);
+    }
+    assert!(d.s.data_protected());
+    assert_eq!(d.send("REIN"), [220]);
+    assert!(d.s.is_secure());
+    assert!(!d.s.data_protected());
+    assert_eq!(d.send("PROT P"), [503]);
 }

@@ -52,6 +52,8 @@ pub struct TestServer {
     pub work: PathBuf,
     pub v4: SocketAddr,
     pub v6: Option<SocketAddr>,
+    /// The first implicit-TLS listener, if the configuration added one.
+    pub implicit: Option<SocketAddr>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     done: mpsc::Receiver<io::Result<()>>,
     thread: Option<JoinHandle<()>>,
@@ -134,7 +136,7 @@ pub fn start_on(rt: Rt, configure: impl FnOnce(Builder) -> Builder) -> TestServe
             let _ = done_tx.send(result);
         })
         .expect("server thread");
-    let addrs = addr_rx
+    let (addrs, implicit) = addr_rx
         .recv_timeout(Duration::from_secs(20))
         .expect("the server did not bind in time")
         .expect("the server cannot bind");
@@ -149,6 +151,7 @@ pub fn start_on(rt: Rt, configure: impl FnOnce(Builder) -> Builder) -> TestServe
         work,
         v4,
         v6,
+        implicit: implicit.first().copied(),
         stop: Some(stop_tx),
         done: done_rx,
         thread: Some(thread),
@@ -158,7 +161,7 @@ pub fn start_on(rt: Rt, configure: impl FnOnce(Builder) -> Builder) -> TestServe
 async fn serve<R: Runtime>(
     server: Server<FsStorage, UserTable>,
     rt: R,
-    addr_tx: mpsc::Sender<io::Result<Vec<SocketAddr>>>,
+    addr_tx: mpsc::Sender<io::Result<(Vec<SocketAddr>, Vec<SocketAddr>)>>,
     stop: tokio::sync::oneshot::Receiver<()>,
 ) -> io::Result<()> {
     let bound = match server.bind(rt).await {
@@ -168,7 +171,7 @@ async fn serve<R: Runtime>(
             return Ok(());
         }
     };
-    let _ = addr_tx.send(Ok(bound.local_addrs()));
+    let _ = addr_tx.send(Ok((bound.local_addrs(), bound.implicit_tls_addrs())));
     bound
         .serve(async {
             let _ = stop.await;

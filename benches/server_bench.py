@@ -16,6 +16,13 @@ exit, Ctrl-C or error.
 
     sudo python3 benches/server_bench.py --quick
     sudo python3 benches/server_bench.py --servers ours,vsftpd,pyftpdlib,pureftpd,proftpd
+    sudo python3 benches/server_bench.py --tls --servers ours,vsftpd   # FTPS, PROT P
+
+With --tls every server requires TLS for logins and data (PROT P) with a certificate made for
+the run, vsftpd and ProFTPD also require data connections to resume the control connection's
+TLS session (as ours does under that policy), and curl runs with --ssl-reqd (its TLS 1.3 by
+default; --curl-tls-max 1.2 caps it). Only the throughput tests run (the session and RSS
+clients speak cleartext).
 
 MB = 10^6 bytes. Ratio = ours / best peer (throughput and sessions: >1 means ours is faster;
 RSS: <1 means ours uses less memory).
@@ -86,10 +93,13 @@ def build_ours(timeout: float) -> Optional[str]:
     return OURS_BIN
 
 
-def start_ours(binary: str, root: str, port: int = 0) -> peers.Peer:
+def start_ours(binary: str, root: str, port: int = 0,
+               tls: Optional[Tuple[str, str]] = None) -> peers.Peer:
     root, port, pasv, workdir = peers._prepare(root, port, None, "ours")
     argv = [binary, "--root", root, "--listen", f"127.0.0.1:{port}",
             "--user", f"{USER}:{PASSWORD}", "--passive-ports", f"{pasv[0]}-{pasv[1]}"]
+    if tls:
+        argv += ["--tls-cert", tls[0], "--tls-key", tls[1], "--require-tls"]
     # Same limits as the peers (the idle test holds 500 clients from one address) and no
     # per-session logging, when the binary has these options.
     try:
@@ -135,8 +145,10 @@ def make_big_file(path: str, size: int) -> None:
 # (a), (b) throughput with curl
 
 
-def curl_transfer(port: int, direction: str, local: str, size: int) -> Tuple[float, float]:
-    """One RETR or STOR with curl; returns (wall-clock MB/s, curl's own MB/s)."""
+def curl_transfer(port: int, direction: str, local: str, size: int,
+                  tls: Optional[List[str]] = None) -> Tuple[float, float]:
+    """One RETR or STOR with curl; returns (wall-clock MB/s, curl's own MB/s). `tls`: extra
+    curl arguments for FTPS."""
     url = f"ftp://{USER}:{PASSWORD}@127.0.0.1:{port}/"
     if direction == "retr":
         argv = ["curl", "-s", "-S", "-o", "/dev/null", "-w", "%{size_download} %{speed_download}",
@@ -144,7 +156,7 @@ def curl_transfer(port: int, direction: str, local: str, size: int) -> Tuple[flo
     else:
         argv = ["curl", "-s", "-S", "-T", local, "-w", "%{size_upload} %{speed_upload}",
                 url + UP]
-    argv[1:1] = ["--max-time", str(CURL_TIMEOUT)]
+    argv[1:1] = ["--max-time", str(CURL_TIMEOUT)] + (tls or [])
     t0 = time.monotonic()
     r = subprocess.run(argv, capture_output=True, text=True, timeout=CURL_TIMEOUT + 30)
     wall = time.monotonic() - t0
@@ -537,8 +549,12 @@ def main() -> int:
                     help="load-generator processes for the concurrent test (1: on 2 cores a "
                          "second one takes CPU from the server; each does ~4-5k sessions/s)")
     ap.add_argument("--idle-clients", type=int, help="idle logged-in clients for RSS (default 500; quick 100)")
-    ap.add_argument("--tests", default="retr,stor,seq,conc,rss",
-                    help="comma list of retr,stor,seq,conc,rss")
+    ap.add_argument("--tests", help="comma list of retr,stor,seq,conc,rss (default: all; "
+                    "with --tls: retr,stor)")
+    ap.add_argument("--tls", action="store_true",
+                    help="FTPS: TLS required for logins and data (PROT P) on every server")
+    ap.add_argument("--curl-tls-max", choices=["1.2", "1.3"],
+                    help="with --tls: cap curl's TLS version")
     ap.add_argument("--ours-bin", help="use this server binary instead of building the example")
     ap.add_argument("--no-build", action="store_true", help="do not run cargo build")
     ap.add_argument("--build-timeout", type=float, default=1800)
@@ -554,7 +570,10 @@ def main() -> int:
     seq_n = args.seq_sessions or (50 if q else 200)
     conc_n = args.conc_sessions or (200 if q else 1000)
     idle_n = args.idle_clients or (100 if q else 500)
-    tests = set(args.tests.split(","))
+    tests = set((args.tests or ("retr,stor" if args.tls else "retr,stor,seq,conc,rss"))
+                .split(","))
+    if args.tls and tests & {"seq", "conc", "rss"}:
+        ap.error("with --tls only the retr and stor tests run")
     wanted = [peers.ALIASES.get(s, s) for s in args.servers.split(",") if s]
     for s in wanted:
         if s != "ours" and s not in peers.STARTERS:
@@ -604,6 +623,18 @@ def main() -> int:
         src_dir = os.path.join(base, "src")
         os.makedirs(src_dir)
         src = os.path.join(src_dir, BIG)
+        tls_files = None
+        curl_tls = None
+        if args.tls:
+            # Readable by the peers, which read the files after dropping privileges.
+            tls_dir = os.path.join(base, "tls")
+            os.makedirs(tls_dir)
+            os.chmod(tls_dir, 0o755)
+            tls_files = peers.make_test_cert(tls_dir)
+            os.chmod(tls_files[1], 0o644)
+            curl_tls = ["--ssl-reqd", "--cacert", tls_files[0]]
+            if args.curl_tls_max:
+                curl_tls += ["--tls-max", args.curl_tls_max]
         if tests & {"retr", "stor"}:
             log(f"creating {size >> 20} MiB test file")
             make_big_file(src, size)
@@ -617,7 +648,12 @@ def main() -> int:
                 os.link(src, os.path.join(root, BIG))  # one inode: one copy in the page cache
             try:
                 if s == "ours":
-                    running[s] = start_ours(ours_bin, root)
+                    running[s] = start_ours(ours_bin, root, tls=tls_files)
+                elif tls_files:
+                    reuse = True if s in ("vsftpd", "proftpd") else None
+                    running[s] = peers.start(s, root, USER, PASSWORD, tls_cert=tls_files[0],
+                                             tls_key=tls_files[1], tls_required=True,
+                                             tls_reuse=reuse)
                 else:
                     running[s] = peers.start(s, root, USER, PASSWORD)
             except Exception as e:
@@ -649,7 +685,7 @@ def main() -> int:
                 for s in rotated(r):
                     p = running[s]
                     try:
-                        wall, own = curl_transfer(p.port, direction, src, size)
+                        wall, own = curl_transfer(p.port, direction, src, size, curl_tls)
                     except Exception as e:
                         notes.append(f"{s} {direction.upper()} round {r + 1}: {e}")
                         log(f"{s} {direction}: {e}")
@@ -723,7 +759,8 @@ def main() -> int:
     ]
     figures = [f for f in figures if any(results.get(s, {}).get(f[0]) for s in servers)]
     report = [
-        f"## FTP server benchmark ({time.strftime('%Y-%m-%d %H:%M')}, {platform.node()}, "
+        f"## FTP{'S (TLS required, PROT P)' if args.tls else ''} server benchmark "
+        f"({time.strftime('%Y-%m-%d %H:%M')}, {platform.node()}, "
         f"{os.cpu_count()} CPUs, Linux {platform.release()})",
         "",
         f"Medians over {rounds} throughput round(s) and {srounds} session round(s), "

@@ -144,8 +144,8 @@ impl TlsConfig {
         upload.send_tls13_tickets = 0;
         ConnectionTls {
             control: futures_rustls::TlsAcceptor::from(Arc::new(control)),
-            download: futures_rustls::TlsAcceptor::from(Arc::new(download)),
-            upload: futures_rustls::TlsAcceptor::from(Arc::new(upload)),
+            download: Arc::new(download),
+            upload: Arc::new(upload),
             require_reuse,
         }
     }
@@ -163,16 +163,89 @@ fn invalid(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message)
 }
 
-/// One control connection's TLS: the acceptors for it and for its data connections.
+/// One control connection's TLS: the acceptor for it and the settings of its data
+/// connections.
 #[derive(Clone)]
 pub(crate) struct ConnectionTls {
     pub control: futures_rustls::TlsAcceptor,
     /// For data connections the server writes to (RETR, listings).
-    pub download: futures_rustls::TlsAcceptor,
+    download: Arc<rustls::ServerConfig>,
     /// For data connections the server reads from (STOR, APPE, STOU).
-    pub upload: futures_rustls::TlsAcceptor,
-    pub require_reuse: bool,
+    upload: Arc<rustls::ServerConfig>,
+    require_reuse: bool,
 }
+
+impl ConnectionTls {
+    /// The TLS of one data connection, for a transfer that reads from the client (`upload`)
+    /// or writes to it.
+    pub(crate) fn data(&self, upload: bool) -> DataTls {
+        DataTls {
+            config: Arc::clone(if upload { &self.upload } else { &self.download }),
+            require_reuse: self.require_reuse,
+        }
+    }
+}
+
+/// The TLS a data connection is to run: the handshake is still to come.
+pub(crate) struct DataTls {
+    config: Arc<rustls::ServerConfig>,
+    require_reuse: bool,
+}
+
+impl DataTls {
+    /// The handshake on an async stream.
+    pub(crate) async fn accept<S: crate::runtime::Stream>(
+        self,
+        data: &mut crate::stream::MaybeTls<S>,
+    ) -> Result<(), ftp_proto::server::TransferError> {
+        use ftp_proto::server::TransferError;
+        let acceptor = futures_rustls::TlsAcceptor::from(Arc::clone(&self.config));
+        data.upgrade(&acceptor).await.map_err(|e| {
+            tracing::debug!("data connection TLS handshake failed: {e}");
+            TransferError::TlsHandshake
+        })?;
+        if let crate::stream::MaybeTls::Tls(stream) = data {
+            self.check(stream.get_ref().1)?;
+        }
+        Ok(())
+    }
+
+    /// The handshake on a blocking socket, for a copy loop on a thread of its own.
+    pub(crate) fn accept_blocking(
+        self,
+        mut socket: &std::net::TcpStream,
+    ) -> Result<rustls::ServerConnection, ftp_proto::server::TransferError> {
+        use ftp_proto::server::TransferError;
+        let fail = |e: &dyn fmt::Display| {
+            tracing::debug!("data connection TLS handshake failed: {e}");
+            TransferError::TlsHandshake
+        };
+        let mut conn =
+            rustls::ServerConnection::new(Arc::clone(&self.config)).map_err(|e| fail(&e))?;
+        while conn.is_handshaking() {
+            conn.complete_io(&mut socket).map_err(|e| fail(&e))?;
+        }
+        self.check(&conn)?;
+        // Whole 256 KiB chunks are encrypted and written in one go.
+        conn.set_buffer_limit(Some(BLOCKING_BUFFER_LIMIT));
+        Ok(conn)
+    }
+
+    fn check(
+        &self,
+        conn: &rustls::ServerConnection,
+    ) -> Result<(), ftp_proto::server::TransferError> {
+        if self.require_reuse && conn.handshake_kind() != Some(rustls::HandshakeKind::Resumed) {
+            tracing::warn!("data connection did not resume the control connection's TLS session");
+            return Err(ftp_proto::server::TransferError::TlsNotResumed);
+        }
+        Ok(())
+    }
+}
+
+/// How much rustls buffers in a blocking copy loop (the default, 64 KiB, would split every
+/// chunk into several writes).
+const BLOCKING_BUFFER_LIMIT: usize = 1024 * 1024;
 
 /// A session cache private to one control connection. `take` leaves the entry in place, so a
 /// session may be resumed by several data connections (see the module documentation).
@@ -235,11 +308,6 @@ impl ProducesTickets for NoTickets {
 
 /// A server-side TLS stream.
 pub(crate) type TlsStream<S> = futures_rustls::server::TlsStream<S>;
-
-/// Whether the handshake of `stream` resumed an earlier session.
-pub(crate) fn resumed<S>(stream: &TlsStream<S>) -> bool {
-    stream.get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Resumed)
-}
 
 /// Runs the server side of a TLS handshake on `stream`.
 pub(crate) async fn accept<S>(

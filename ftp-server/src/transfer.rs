@@ -197,28 +197,23 @@ where
     };
     report(TransferEvent::Opened { size, name }).await;
 
-    // 2. The data connection (RFC 4217 §9: for PROT P, a TLS handshake after 150, the server
-    // being the TLS server in both modes).
-    #[allow(unused_mut)]
+    // 2. The data connection. For PROT P a TLS handshake follows (after 150, the server being
+    // the TLS server in both modes; RFC 4217 §9): here for the async copy paths, on the copy
+    // thread for the blocking ones (binary transfers of files).
+    let upload = matches!(source, Source::Write(_));
     let mut data = MaybeTls::Plain(connect(shared, &job).await?);
     #[cfg(feature = "rustls")]
-    if let Some(tls) = &job.tls {
-        let acceptor = match source {
-            Source::Write(_) => &tls.upload,
-            _ => &tls.download,
+    let mut tls: Option<PendingTls> = job.tls.as_ref().map(|t| t.data(upload));
+    #[cfg(not(feature = "rustls"))]
+    let mut tls: Option<PendingTls> = None;
+    let blocking = !job.ascii
+        && match &source {
+            Source::Read(ReadSource::File(_), _) => true,
+            Source::Write(u) => u.direct_file().is_some(),
+            _ => false,
         };
-        data.upgrade(acceptor).await.map_err(|e| {
-            debug!("data connection TLS handshake failed: {e}");
-            TransferError::TlsHandshake
-        })?;
-        if let MaybeTls::Tls(stream) = &data {
-            if tls.require_reuse && !crate::tls::resumed(stream) {
-                tracing::warn!(
-                    "data connection did not resume the control connection's TLS session"
-                );
-                return Err(TransferError::TlsNotResumed);
-            }
-        }
+    if !blocking {
+        start_tls(&mut data, tls.take()).await?;
     }
     report(TransferEvent::Connected).await;
 
@@ -229,7 +224,6 @@ where
         last: Instant::now(),
         bytes: 0,
     };
-    let upload = matches!(source, Source::Write(_));
     let moved = match source {
         // Binary from a file: `sendfile` in a blocking loop of its own when the stream can
         // become a plain socket (as for uploads), which also closes the data connection.
@@ -238,10 +232,11 @@ where
             match data.into_blocking() {
                 Ok(socket) => {
                     let socket = socket.map_err(|_| TransferError::ConnectionLost)?;
-                    return send_blocking(socket, file, offset, progress).await;
+                    return send_blocking(socket, file, offset, progress, tls).await;
                 }
                 Err(stream) => data = stream,
             }
+            start_tls(&mut data, tls.take()).await?;
             send(
                 &mut data,
                 ReadSource::File(file),
@@ -269,10 +264,11 @@ where
                 Some(file) => match data.into_blocking() {
                     Ok(socket) => {
                         let socket = socket.map_err(|_| TransferError::ConnectionLost)?;
-                        return receive_blocking(socket, file, upload, progress).await;
+                        return receive_blocking(socket, file, upload, progress, tls).await;
                     }
                     Err(stream) => {
                         data = stream;
+                        start_tls(&mut data, tls.take()).await?;
                         receive(&mut data, upload, job.ascii, &mut progress).await?
                     }
                 },
@@ -288,6 +284,30 @@ where
         return Err(TransferError::ConnectionLost);
     }
     Ok(moved)
+}
+
+/// The TLS a data connection still has to start (`PROT P`); none exists without the `rustls`
+/// feature.
+#[cfg(feature = "rustls")]
+type PendingTls = crate::tls::DataTls;
+#[cfg(not(feature = "rustls"))]
+type PendingTls = std::convert::Infallible;
+
+/// Runs the data connection's TLS handshake on the async stream, if one is pending.
+async fn start_tls<S: Stream>(
+    data: &mut MaybeTls<S>,
+    tls: Option<PendingTls>,
+) -> Result<(), TransferError> {
+    match tls {
+        None => Ok(()),
+        #[cfg(feature = "rustls")]
+        Some(tls) => tls.accept(data).await,
+        #[cfg(not(feature = "rustls"))]
+        Some(never) => {
+            let _ = data;
+            match never {}
+        }
+    }
 }
 
 /// Accepts on the passive listener (only from the control connection's peer: port stealing,
@@ -525,19 +545,23 @@ async fn receive_blocking<U: Upload>(
     file: File,
     mut upload: U,
     progress: Progress,
+    tls: Option<PendingTls>,
 ) -> Result<u64, TransferError> {
     let store_err = |e: io::Error| TransferError::Storage(storage_error(&e));
-    let (result, socket) = on_copy_thread("ftp-upload", socket, move |socket, stopped| {
-        copy_to_file(socket, &file, stopped, progress)
+    let (result, socket) = on_copy_thread("ftp-upload", socket, move |socket, stopped| match tls {
+        None => copy_to_file(socket, &file, stopped, progress),
+        #[cfg(feature = "rustls")]
+        Some(tls) => tls_copy_to_file(tls, socket, &file, stopped, progress),
+        #[cfg(not(feature = "rustls"))]
+        Some(never) => match never {},
     })
     .await?;
     let bytes = result?;
     upload.flush().await.map_err(store_err)?;
     upload.commit().await.map_err(store_err)?;
-    // A clean close tells the client the data is complete (RFC 959 §3.3, stream mode).
-    socket
-        .shutdown(Shutdown::Write)
-        .map_err(|_| TransferError::ConnectionLost)?;
+    // A clean close tells the client the data is complete (RFC 959 §3.3, stream mode). The
+    // upload is committed: a client that closed first does not undo it.
+    let _ = socket.shutdown(Shutdown::Write);
     Ok(bytes)
 }
 
@@ -552,11 +576,17 @@ async fn send_blocking(
     file: File,
     offset: u64,
     progress: Progress,
+    tls: Option<PendingTls>,
 ) -> Result<u64, TransferError> {
-    let (result, socket) = on_copy_thread("ftp-download", socket, move |socket, stopped| {
-        sendfile_loop(socket, &file, offset, stopped, progress)
-    })
-    .await?;
+    let (result, socket) =
+        on_copy_thread("ftp-download", socket, move |socket, stopped| match tls {
+            None => sendfile_loop(socket, &file, offset, stopped, progress),
+            #[cfg(feature = "rustls")]
+            Some(tls) => tls_send_loop(tls, socket, &file, offset, stopped, progress),
+            #[cfg(not(feature = "rustls"))]
+            Some(never) => match never {},
+        })
+        .await?;
     let bytes = result?;
     // A clean close tells the client the data is complete (RFC 959 §3.3, stream mode).
     socket
@@ -588,6 +618,120 @@ fn sendfile_loop(
             Err(_) => return Err(TransferError::ConnectionLost),
         }
     }
+}
+
+/// The TLS loop of [`send_blocking`]: the handshake, then the file from `offset` encrypted in
+/// 256 KiB chunks, then close_notify.
+#[cfg(feature = "rustls")]
+fn tls_send_loop(
+    tls: PendingTls,
+    mut socket: &TcpStream,
+    file: &File,
+    offset: u64,
+    stopped: &AtomicBool,
+    mut progress: Progress,
+) -> Result<u64, TransferError> {
+    use std::os::unix::fs::FileExt;
+    let lost = |_| {
+        if stopped.load(Ordering::SeqCst) {
+            TransferError::Aborted
+        } else {
+            TransferError::ConnectionLost
+        }
+    };
+    let mut conn = tls.accept_blocking(socket)?;
+    let mut buf = vec![0u8; BUF];
+    let mut pos = offset;
+    loop {
+        if stopped.load(Ordering::SeqCst) {
+            return Err(TransferError::Aborted);
+        }
+        let n = match file.read_at(&mut buf, pos) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(TransferError::Storage(storage_error(&e))),
+        };
+        let mut chunk = buf.get(..n).unwrap_or_default();
+        while !chunk.is_empty() {
+            let taken = conn.writer().write(chunk).map_err(lost)?;
+            chunk = chunk.get(taken..).unwrap_or_default();
+            while conn.wants_write() {
+                conn.write_tls(&mut socket).map_err(lost)?;
+            }
+        }
+        pos += n as u64;
+        progress.add_now(n as u64);
+    }
+    conn.send_close_notify();
+    while conn.wants_write() {
+        conn.write_tls(&mut socket).map_err(lost)?;
+    }
+    Ok(progress.bytes)
+}
+
+/// The TLS loop of [`receive_blocking`]: the handshake, then records until the client's
+/// close_notify (a TCP end of file without one is a truncated upload), then ours.
+#[cfg(feature = "rustls")]
+fn tls_copy_to_file(
+    tls: PendingTls,
+    mut socket: &TcpStream,
+    mut file: &File,
+    stopped: &AtomicBool,
+    mut progress: Progress,
+) -> Result<u64, TransferError> {
+    let store_err = |e: io::Error| TransferError::Storage(storage_error(&e));
+    let lost = || {
+        if stopped.load(Ordering::SeqCst) {
+            TransferError::Aborted
+        } else {
+            TransferError::ConnectionLost
+        }
+    };
+    let mut conn = tls.accept_blocking(socket)?;
+    // rustls reads a few KiB per call: serve those from one big read of the socket.
+    let mut wire = io::BufReader::with_capacity(UPLOAD_BUF, socket);
+    let mut buf = vec![0u8; UPLOAD_BUF];
+    loop {
+        match conn.reader().read(&mut buf) {
+            // The client's close_notify: the upload is complete.
+            Ok(0) => break,
+            Ok(n) => {
+                progress.add_now(n as u64);
+                file.write_all(buf.get(..n).unwrap_or_default())
+                    .map_err(store_err)?;
+                continue;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            // An end of file without close_notify: truncated (RFC 4217 §10 wants the
+            // close_notify exchange); dropping the upload keeps the previous file.
+            Err(_) => return Err(lost()),
+        }
+        // A stop shuts the socket down, which reads as an end of file: never commit on it.
+        if stopped.load(Ordering::SeqCst) {
+            return Err(TransferError::Aborted);
+        }
+        match conn.read_tls(&mut wire) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return Err(lost()),
+        }
+        conn.process_new_packets().map_err(|e| {
+            debug!("TLS error on the data connection: {e}");
+            lost()
+        })?;
+    }
+    if stopped.load(Ordering::SeqCst) {
+        return Err(TransferError::Aborted);
+    }
+    conn.send_close_notify();
+    while conn.wants_write() {
+        if conn.write_tls(&mut socket).is_err() {
+            // The client may close first; the upload is complete all the same.
+            break;
+        }
+    }
+    Ok(progress.bytes)
 }
 
 /// The loop of [`receive_blocking`]: until end of file, a socket error, a file error or a stop.

@@ -70,9 +70,13 @@ fn certs() -> Certs {
 
 /// A server offering TLS under `policy`, with an implicit-TLS listener too.
 fn tls_server(policy: TlsPolicy) -> (TestServer, Certs) {
+    tls_server_on(Rt::Tokio, policy)
+}
+
+fn tls_server_on(rt: Rt, policy: TlsPolicy) -> (TestServer, Certs) {
     let c = certs();
     let tls = TlsConfig::from_pem_files(&c.cert, &c.key).expect("load the test certificate");
-    let s = start(|b| {
+    let s = start_on(rt, |b| {
         b.tls(tls)
             .tls_policy(policy)
             .listen_implicit_tls("127.0.0.1:0".parse().unwrap())
@@ -246,10 +250,14 @@ fn ftplib_tls(s: &TestServer, c: &Certs, mode: &str, implicit: bool, reuse: bool
 }
 
 fn ftplib_cell(mode: &str, implicit: bool) {
+    ftplib_cell_on(Rt::Tokio, mode, implicit);
+}
+
+fn ftplib_cell_on(rt: Rt, mode: &str, implicit: bool) {
     if !have_tool("python3") {
         return;
     }
-    let (s, c) = tls_server(TlsPolicy::Required);
+    let (s, c) = tls_server_on(rt, TlsPolicy::Required);
     let text = ftplib_tls(&s, &c, mode, implicit, true);
     assert!(text.starts_with("OK"), "ftplib: {text}");
     verdict(
@@ -282,6 +290,14 @@ fn ftplib_implicit_pasv() {
 #[test]
 fn ftplib_implicit_active() {
     ftplib_cell("active", true);
+}
+
+/// The same TLS code serves every runtime: the futures-io streams go through futures-rustls.
+#[cfg(feature = "async-std")]
+#[test]
+fn ftplib_on_async_std() {
+    ftplib_cell_on(Rt::AsyncStd, "epsv", false);
+    ftplib_cell_on(Rt::AsyncStd, "active", true);
 }
 
 /// Stock `FTP_TLS` does not resume the control connection's session on data connections: with

@@ -150,7 +150,9 @@ async fn run(args: Args) -> Result<(), String> {
         eprintln!("ftp-server: no --user given; created user `ftp` with password `{password}`");
     }
     let anonymous = args.anonymous.then(Anonymous::new);
-    let auth = Or::new(users, OptionalAnonymous(anonymous));
+    // Anonymous first: its answer is immediate, while the user table spends a full password
+    // hash on every name it does not know (so unknown names take as long as wrong passwords).
+    let auth = Or::new(OptionalAnonymous(anonymous), users);
 
     let mut builder = Server::builder(storage, auth)
         .max_connections(args.max_connections)

@@ -3,6 +3,7 @@
 # on Debian 12, as root. Idempotent: a second run only checks and exits quickly.
 #
 #   vsftpd, curl, lftp, python3-venv   apt packages (vsftpd is the one apt-installed FTP server)
+#   nftables, iproute2                 `nft` and `ip` for the firewall/NAT scenarios (tools/netns)
 #   /opt/ftp-venv                      venv with pyftpdlib + pyopenssl (TLS handler)
 #   /opt/ftp-peers/root                pure-ftpd and proftpd unpacked with `dpkg -x`: they and
 #                                      vsftpd all declare `Conflicts: ftp-server`, so apt can
@@ -21,7 +22,7 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
-APT_PKGS="vsftpd curl lftp python3-venv ca-certificates openssl \
+APT_PKGS="vsftpd curl lftp python3-venv ca-certificates openssl nftables iproute2 \
 libsodium23 libhiredis0.14 libmemcached11 libmemcachedutil2 libpcre2-posix3 \
 libacl1 libcap2 libidn2-0 libssl3 libpam0g libcrypt1 zlib1g libncursesw6 libtinfo6"
 

@@ -17,13 +17,26 @@
 //!           --ascii                        transfer as text (TYPE A); a URL's ;type= wins
 //!           --resume                       continue a partial download or upload (REST)
 //!           --timeout SECS                 give up when the server is silent this long (30)
+//!           --tls                          explicit FTPS: AUTH TLS before the login (ftp:// URLs)
+//!           --cacert PEM                   trust the certificates in PEM (a private CA, a
+//!                                          self-signed server) instead of the system's roots
+//!           --insecure                     accept any server certificate (test servers only)
+//!           --tls12                        offer TLS 1.2 only (ProFTPD: many uploads in one
+//!                                          session; see ftp_client::tls)
 //!           -v, --verbose                  print the control conversation on stderr
 //! ```
 //!
-//! URLs are `ftp://[user[:password]@]host[:port]/path` or `ftps://...` (implicit TLS): see
-//! `ftp_client::url`. Without a user the login is anonymous. Paths are relative to the login
-//! directory; `ftp://host/%2Fetc/motd` is the absolute `/etc/motd`. Quote patterns so the
-//! shell does not expand them: `ftp get 'ftp://host/logs/*.gz'`.
+//! URLs are `ftp://[user[:password]@]host[:port]/path` or `ftps://...` (implicit TLS, port 990
+//! by default): see `ftp_client::url`. Without a user the login is anonymous. Paths are
+//! relative to the login directory; `ftp://host/%2Fetc/motd` is the absolute `/etc/motd`.
+//! Quote patterns so the shell does not expand them: `ftp get 'ftp://host/logs/*.gz'`.
+//!
+//! TLS: with `--tls` (explicit, RFC 4217) the client sends `AUTH TLS` after the greeting and
+//! never sends the password if the server refuses; an `ftps://` URL means implicit TLS, from
+//! the first byte. Either way the server's certificate is verified (against the system's
+//! trusted roots, or `--cacert`) for the URL's host, and the data connections are encrypted
+//! too (`PBSZ 0`, `PROT P`), resuming the control connection's TLS session. `--insecure`
+//! skips the certificate check: only for test servers with a self-signed certificate.
 //!
 //! With `--verbose` the commands are shown as `ftp -d` shows them, `---> USER slacker`, with
 //! the password hidden (`---> PASS XXXX`), and each reply line as received.
@@ -45,7 +58,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use ftp_client::blocking::Client;
 use ftp_client::ftp_proto::listing::{self, EntryKind, ListLine, Modified};
 use ftp_client::ftp_proto::time::FtpTime;
-use ftp_client::{Config, DataMode, Error, FtpUrl, Scheme, TransferType, TypeCode};
+use ftp_client::tls::Tls;
+use ftp_client::{Config, DataMode, Error, FtpUrl, Scheme, TlsMode, TransferType, TypeCode};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 // ---------------------------------------------------------------------------------------------
@@ -68,6 +82,22 @@ struct Cli {
     /// Seconds without any sign from the server before giving up.
     #[arg(long, value_name = "SECS", default_value_t = 30, global = true)]
     timeout: u64,
+    /// Explicit FTPS: AUTH TLS after the greeting, before the login (`ftps://` URLs are
+    /// implicit FTPS without this flag).
+    #[arg(long, global = true)]
+    tls: bool,
+    /// Trust the certificates in this PEM file (a private CA, or the server's self-signed
+    /// certificate) instead of the system's roots.
+    #[arg(long, value_name = "PEM", global = true, conflicts_with = "insecure")]
+    cacert: Option<PathBuf>,
+    /// Accept any server certificate, unverified. For test servers only: anyone on the path
+    /// can impersonate the server.
+    #[arg(long, global = true)]
+    insecure: bool,
+    /// Offer TLS 1.2 only: ProFTPD sends no TLS 1.3 session ticket with uploads, so with
+    /// TLS 1.3 its data connections are refused after an upload or two in one session.
+    #[arg(long, global = true)]
+    tls12: bool,
     /// Print the control conversation on stderr (passwords hidden).
     #[arg(short, long, global = true)]
     verbose: bool,
@@ -153,6 +183,45 @@ struct Settings {
     mode: Mode,
     timeout: Duration,
     verbose: bool,
+    /// Explicit TLS for `ftp://` URLs.
+    tls: bool,
+    /// Whom to trust.
+    trust: Trust,
+    /// Offer TLS 1.2 only.
+    tls12: bool,
+}
+
+/// Whose certificates the client trusts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Trust {
+    /// The system's roots (the webpki roots when the system has none).
+    System,
+    /// The certificates of this PEM file.
+    CaFile(PathBuf),
+    /// Anyone (`--insecure`).
+    Anyone,
+}
+
+impl Settings {
+    /// When TLS starts for `url`: implicit for `ftps://`, explicit with `--tls`.
+    fn tls_mode(&self, url: &FtpUrl) -> TlsMode {
+        match (url.scheme(), self.tls) {
+            (Scheme::Ftps, _) => TlsMode::Implicit,
+            (_, true) => TlsMode::Explicit,
+            _ => TlsMode::Off,
+        }
+    }
+
+    /// The TLS settings for `url`'s host.
+    fn tls_for(&self, url: &FtpUrl) -> Result<Tls, Error> {
+        let tls = match &self.trust {
+            Trust::System => Tls::system_roots(),
+            Trust::CaFile(path) => Tls::with_ca_file(path)?,
+            Trust::Anyone => Tls::insecure(),
+        };
+        let tls = if self.tls12 { tls.tls12_only() } else { tls };
+        tls.with_server_name(url.host())
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -218,20 +287,29 @@ trait Remote {
 /// whenever it refuses one (the code and text the client reports); the replies to commands
 /// that succeed are not available to print.
 fn connect(url: &FtpUrl, settings: &Settings) -> Result<Box<dyn Remote>, Error> {
-    if url.scheme() == Scheme::Ftps {
-        return Err(Error::usage(
-            "ftps:// (TLS) is not supported: the client speaks plain FTP only",
-        ));
-    }
+    let tls_mode = settings.tls_mode(url);
+    // Certificates are read (and a bad --cacert reported) before any network.
+    let tls = match tls_mode {
+        TlsMode::Off => None,
+        _ => Some(settings.tls_for(url)?),
+    };
     if settings.verbose {
+        let tls_note = match tls_mode {
+            TlsMode::Implicit => ", implicit TLS",
+            TlsMode::Explicit => ", explicit TLS",
+            _ => "",
+        };
         eprintln!(
-            "Connecting to {} ({} data connections, timeout {}s)",
+            "Connecting to {} ({} data connections, timeout {}s{tls_note})",
             url.authority(),
             settings.mode.as_str(),
             settings.timeout.as_secs()
         );
     }
     let mut config = Config::default();
+    if let Some(tls) = tls {
+        config = config.tls(tls_mode, tls);
+    }
     config.connect_timeout = settings.timeout;
     config.session.reply_timeout = settings.timeout;
     config.session.data_timeout = settings.timeout;
@@ -255,9 +333,19 @@ fn connect(url: &FtpUrl, settings: &Settings) -> Result<Box<dyn Remote>, Error> 
             greeting.encode(&mut text);
             Transcript::received(&text);
         }
+        if tls_mode == TlsMode::Explicit {
+            Transcript::sent(b"AUTH TLS");
+        }
+        if remote.client.is_secure() {
+            eprintln!("TLS established with {}.", url.host());
+        }
     }
     remote.sent(&[b"USER ", url.user()].concat());
     remote.sent(&[b"PASS ", url.password()].concat());
+    if remote.client.is_secure() {
+        remote.sent(b"PBSZ 0");
+        remote.sent(b"PROT P");
+    }
     remote.sent(b"TYPE I");
     let result = remote.client.login(url.user(), url.password());
     remote.traced(result)?;
@@ -575,7 +663,12 @@ impl Connections {
 
     /// The connection for `url`, reusing the open one if it is to the same server and user.
     fn get(&mut self, url: &FtpUrl) -> Result<&mut dyn Remote, Error> {
-        let key = format!("{}|{:?}", url.authority(), url.user());
+        let key = format!(
+            "{}://{}|{:?}",
+            url.scheme().as_str(),
+            url.authority(),
+            url.user()
+        );
         if self.current.as_ref().is_none_or(|(k, _)| *k != key) {
             self.close();
             let remote = connect(url, &self.settings)?;
@@ -619,6 +712,13 @@ fn main() -> ExitCode {
         mode: cli.mode,
         timeout: Duration::from_secs(cli.timeout.max(1)),
         verbose: cli.verbose,
+        tls: cli.tls,
+        trust: match (&cli.cacert, cli.insecure) {
+            (_, true) => Trust::Anyone,
+            (Some(path), false) => Trust::CaFile(path.clone()),
+            (None, false) => Trust::System,
+        },
+        tls12: cli.tls12,
     };
     let mut conns = Connections::new(settings);
     let result = run(&cli, &mut conns);
@@ -1131,6 +1231,13 @@ mod tests {
         assert!(Cli::try_parse_from(["ftp", "put", "ftp://h/d/"]).is_err());
         assert!(Cli::try_parse_from(["ftp", "get"]).is_err());
         assert!(Cli::try_parse_from(["ftp", "--mode", "bogus", "ls", "ftp://h/"]).is_err());
+        let cli =
+            Cli::try_parse_from(["ftp", "ls", "ftp://h/", "--tls", "--cacert", "ca.pem"]).unwrap();
+        assert!(cli.tls && !cli.insecure);
+        assert_eq!(cli.cacert, Some(PathBuf::from("ca.pem")));
+        assert!(
+            Cli::try_parse_from(["ftp", "--insecure", "--cacert", "a", "ls", "ftps://h/"]).is_err()
+        );
     }
 
     #[test]
@@ -1225,14 +1332,49 @@ mod tests {
             mode,
             timeout: Duration::from_secs(5),
             verbose: false,
+            tls: false,
+            trust: Trust::System,
+            tls12: false,
         }
     }
 
     #[test]
-    fn ftps_is_refused_before_any_network() {
-        let mut conns = Connections::new(settings(Mode::Auto));
-        let url = FtpUrl::parse("ftps://h/f").unwrap();
-        assert!(matches!(conns.get(&url), Err(Error::Usage(_))));
+    fn tls_modes_follow_the_scheme_and_the_flag() {
+        let u = |s: &str| FtpUrl::parse(s).unwrap();
+        let mut s = settings(Mode::Auto);
+        assert_eq!(s.tls_mode(&u("ftp://h/")), TlsMode::Off);
+        assert_eq!(s.tls_mode(&u("ftps://h/")), TlsMode::Implicit);
+        assert_eq!(u("ftps://h/").port(), 990);
+        s.tls = true;
+        assert_eq!(s.tls_mode(&u("ftp://h/")), TlsMode::Explicit);
+        assert_eq!(s.tls_mode(&u("ftps://h/")), TlsMode::Implicit);
+        // The certificate must name the URL's host, an IPv6 literal included.
+        let tls = s.tls_for(&u("ftps://[::1]:2990/")).unwrap();
+        assert_eq!(
+            tls.server_name().map(|n| n.to_str().into_owned()),
+            Some("::1".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_missing_cacert_fails_before_any_network() {
+        let mut s = settings(Mode::Auto);
+        s.trust = Trust::CaFile(PathBuf::from("/nonexistent/ca.pem"));
+        let mut conns = Connections::new(s.clone());
+        // Nothing listens on port 1: reaching the network would fail differently.
+        let url = FtpUrl::parse("ftps://127.0.0.1:1/f").unwrap();
+        match conns.get(&url) {
+            Err(Error::Io(e)) => assert_eq!(e.kind(), io::ErrorKind::NotFound, "{e}"),
+            Err(other) => panic!("{other}"),
+            Ok(_) => panic!("connected"),
+        }
+        // Plain FTP does not read it.
+        s.tls = false;
+        let mut conns = Connections::new(s);
+        let url = FtpUrl::parse("ftp://127.0.0.1:1/f").unwrap();
+        assert!(
+            matches!(conns.get(&url), Err(Error::Io(e)) if e.kind() != io::ErrorKind::NotFound)
+        );
     }
 
     #[test]

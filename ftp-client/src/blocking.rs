@@ -5,6 +5,11 @@
 //! session's next deadline, together with the data listener in active mode (only the control
 //! peer's host may connect). Data sockets time out after the configured `data_timeout`.
 //!
+//! With TLS (feature `rustls`, `Config::tls`) the control connection
+//! runs rustls over the same socket (the handshake bounded by `connect_timeout`) and protected
+//! data connections are `rustls::StreamOwned` streams (their handshake bounded by
+//! `data_timeout`); plaintext transfers keep their plain sockets.
+//!
 //! ```no_run
 //! use std::io::Read;
 //! use ftp_client::blocking::Client;
@@ -27,7 +32,7 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::os::fd::AsFd;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ftp_proto::client::{DataEvent, Features, ListFormat, OpId, Operation, Output};
@@ -36,8 +41,270 @@ use ftp_proto::reply::Reply;
 use ftp_proto::time::FtpTime;
 use rustix::event::{PollFd, PollFlags};
 
-use crate::engine::{self, bytes, opt_bytes, Engine, Flow, Next};
+use crate::engine::{self, bytes, opt_bytes, Engine, Flow, Next, Secure};
 use crate::{Config, DataMode, Error, Listing, Result, TransferType};
+
+/// The control connection: a socket, with a TLS session on it once TLS started.
+///
+/// TLS is driven by hand rather than through `rustls::Stream`, so that a read never blocks
+/// past what `poll(2)` announced: one socket read per wake-up, then whatever plaintext it
+/// completed.
+#[derive(Debug)]
+struct Control {
+    tcp: TcpStream,
+    #[cfg(feature = "rustls")]
+    tls: Option<Box<rustls::ClientConnection>>,
+}
+
+impl Control {
+    fn new(tcp: TcpStream) -> Control {
+        Control {
+            tcp,
+            #[cfg(feature = "rustls")]
+            tls: None,
+        }
+    }
+
+    /// Writes all of `bytes` (through TLS when on).
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        #[cfg(feature = "rustls")]
+        if let Some(tls) = self.tls.as_mut() {
+            tls.writer().write_all(bytes)?;
+            while tls.wants_write() {
+                tls.write_tls(&mut self.tcp)?;
+            }
+            return Ok(());
+        }
+        self.tcp.write_all(bytes)
+    }
+
+    /// Whether bytes can be read without waiting on the socket (TLS plaintext already
+    /// decrypted, or an error to report).
+    fn buffered(&mut self) -> bool {
+        #[cfg(feature = "rustls")]
+        if let Some(tls) = self.tls.as_mut() {
+            return tls
+                .process_new_packets()
+                .map_or(true, |state| state.plaintext_bytes_to_read() > 0);
+        }
+        false
+    }
+
+    /// Reads after `poll(2)` found the socket readable: at most one socket read. `Ok(0)` is
+    /// the end of the connection; `WouldBlock` means that no plaintext is complete yet.
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        #[cfg(feature = "rustls")]
+        if let Some(tls) = self.tls.as_mut() {
+            let mut socket_read = false;
+            loop {
+                match tls.reader().read(buf) {
+                    Ok(n) => return Ok(n),
+                    // The server closed the control connection without close_notify: replies
+                    // are framed, so nothing can be truncated unnoticed. The session decides
+                    // whether the end was expected.
+                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock && !socket_read => {}
+                    Err(e) => return Err(e),
+                }
+                socket_read = true;
+                tls.read_tls(&mut self.tcp)?;
+                let processed = tls.process_new_packets();
+                // An alert or a post-handshake message may want an answer.
+                while tls.wants_write() {
+                    if tls.write_tls(&mut self.tcp).is_err() {
+                        break;
+                    }
+                }
+                if let Err(e) = processed {
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+                }
+            }
+        }
+        self.tcp.read(buf)
+    }
+
+    /// Runs the TLS client handshake on the connection within `timeout`.
+    fn start_tls(&mut self, secure: &Secure, timeout: Duration) -> io::Result<()> {
+        #[cfg(feature = "rustls")]
+        {
+            let tls = handshake(&mut self.tcp, secure, Some(timeout))?;
+            // Replies are read after poll(2): no read timeout on the control socket.
+            self.tcp.set_read_timeout(None)?;
+            self.tcp.set_write_timeout(None)?;
+            self.tls = Some(Box::new(tls));
+            Ok(())
+        }
+        #[cfg(not(feature = "rustls"))]
+        {
+            let _ = timeout;
+            match *secure {}
+        }
+    }
+
+    /// Ends the connection: TLS `close_notify` first, when on.
+    fn shutdown(&mut self) {
+        #[cfg(feature = "rustls")]
+        if let Some(tls) = self.tls.as_mut() {
+            tls.send_close_notify();
+            while tls.wants_write() {
+                if tls.write_tls(&mut self.tcp).is_err() {
+                    break;
+                }
+            }
+        }
+        let _ = self.tcp.shutdown(Shutdown::Both);
+    }
+}
+
+/// Runs a TLS client handshake on `tcp` within `timeout` (`None`: no limit); leaves the
+/// socket's read and write timeouts set to what remained of it.
+#[cfg(feature = "rustls")]
+fn handshake(
+    tcp: &mut TcpStream,
+    secure: &Secure,
+    timeout: Option<Duration>,
+) -> io::Result<rustls::ClientConnection> {
+    let mut tls =
+        rustls::ClientConnection::new(std::sync::Arc::clone(&secure.config), secure.name.clone())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+    while tls.is_handshaking() {
+        if let Some(deadline) = deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "TLS handshake timed out",
+                ));
+            }
+            tcp.set_read_timeout(Some(left))?;
+            tcp.set_write_timeout(Some(left))?;
+        }
+        match tls.complete_io(tcp) {
+            Ok((0, 0)) if tls.is_handshaking() => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the server closed the connection during the TLS handshake",
+                ))
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "TLS handshake timed out",
+                ))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    // The Finished message (and anything queued with it) must be out before the first
+    // command is written.
+    while tls.wants_write() {
+        tls.write_tls(tcp)?;
+    }
+    Ok(tls)
+}
+
+/// A data connection: plain, or TLS (a protected one).
+#[derive(Debug)]
+enum DataStream {
+    Plain(TcpStream),
+    #[cfg(feature = "rustls")]
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl DataStream {
+    /// Runs the TLS handshake on a new data connection when `secure` is given (its read and
+    /// write timeouts are already set); plain otherwise.
+    fn new(tcp: TcpStream, secure: Option<&Secure>) -> io::Result<DataStream> {
+        let Some(secure) = secure else {
+            return Ok(DataStream::Plain(tcp));
+        };
+        #[cfg(feature = "rustls")]
+        {
+            let mut tcp = tcp;
+            let timeout = tcp.read_timeout()?;
+            let tls = handshake(&mut tcp, secure, timeout)?;
+            if tls.handshake_kind() == Some(rustls::HandshakeKind::Full) {
+                tracing::debug!("the data connection did not resume the control's TLS session");
+            }
+            // Back to the data timeout (the handshake shortened the socket timeouts).
+            tcp.set_read_timeout(timeout)?;
+            tcp.set_write_timeout(timeout)?;
+            Ok(DataStream::Tls(Box::new(rustls::StreamOwned::new(
+                tls, tcp,
+            ))))
+        }
+        #[cfg(not(feature = "rustls"))]
+        {
+            drop(tcp);
+            match *secure {}
+        }
+    }
+
+    /// Ends an upload. Plain: shuts the sending side down. TLS: sends `close_notify`, then
+    /// reads until the server closes, so that the server's post-handshake messages (a TLS 1.3
+    /// session ticket, the next data connection's resumption) are consumed and the close
+    /// sends no RST that could cost the server the end of the data.
+    fn finish_upload(self) -> io::Result<()> {
+        match self {
+            DataStream::Plain(tcp) => tcp.shutdown(Shutdown::Write),
+            #[cfg(feature = "rustls")]
+            DataStream::Tls(mut tls) => {
+                tls.conn.send_close_notify();
+                tls.flush()?;
+                while tls.conn.wants_write() {
+                    tls.conn.write_tls(&mut tls.sock)?;
+                }
+                let _ = tls.sock.shutdown(Shutdown::Write);
+                let mut sink = [0u8; 4096];
+                loop {
+                    match tls.read(&mut sink) {
+                        Ok(0) => break,
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        // The data is out; the server's final reply says whether it arrived.
+                        Err(e) => {
+                            tracing::debug!(error = %e, "after the upload's close_notify");
+                            break;
+                        }
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Read for DataStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            DataStream::Plain(s) => s.read(buf),
+            // Without the server's close_notify, the end of a protected download is
+            // `UnexpectedEof` from rustls: a truncation, reported as an error.
+            #[cfg(feature = "rustls")]
+            DataStream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for DataStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            DataStream::Plain(s) => s.write(buf),
+            #[cfg(feature = "rustls")]
+            DataStream::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            DataStream::Plain(s) => s.flush(),
+            #[cfg(feature = "rustls")]
+            DataStream::Tls(s) => s.flush(),
+        }
+    }
+}
 
 /// What driving the session reached.
 enum Step {
@@ -50,7 +317,7 @@ enum Step {
 /// A blocking FTP client on one control connection.
 #[derive(Debug)]
 pub struct Client {
-    control: TcpStream,
+    control: Control,
     engine: Engine,
     listener: Option<(OpId, TcpListener)>,
     data: Option<TcpStream>,
@@ -60,6 +327,11 @@ pub struct Client {
 impl Client {
     /// Connects to the server (trying each address `addr` resolves to, each for at most
     /// `config.connect_timeout`) and reads its greeting.
+    ///
+    /// With TLS (`Config::tls`) the connection is secured before this
+    /// returns: implicit TLS first, explicit TLS (`AUTH TLS`) after the greeting. The server's
+    /// certificate must be valid for the `Tls`'s server name, or else for
+    /// the IP address connected to.
     pub fn connect(addr: impl ToSocketAddrs, config: Config) -> Result<Client> {
         let mut last = None;
         for addr in addr.to_socket_addrs()? {
@@ -73,10 +345,19 @@ impl Client {
         })))
     }
 
-    /// Runs the client on an established control connection and reads the greeting.
+    /// Runs the client on an established control connection and reads the greeting (after
+    /// the TLS handshake, in implicit TLS; followed by `AUTH TLS` and its handshake in
+    /// explicit TLS).
     pub fn from_stream(control: TcpStream, config: Config) -> Result<Client> {
         control.set_nodelay(true)?;
-        let engine = Engine::new(config, control.peer_addr()?, control.local_addr()?);
+        let peer = control.peer_addr()?;
+        let secure = config.secure(peer.ip())?;
+        let mut control = Control::new(control);
+        if let (Some(secure), ftp_proto::client::TlsMode::Implicit) = (&secure, config.session.tls)
+        {
+            control.start_tls(secure, config.connect_timeout)?;
+        }
+        let engine = Engine::new(config, peer, control.tcp.local_addr()?, secure);
         let mut client = Client {
             control,
             engine,
@@ -129,6 +410,22 @@ impl Client {
                         Err(e) => self.engine.connect_failed(id, e),
                     }
                 }
+                Next::StartTls => {
+                    let started = match self.engine.secure.as_ref() {
+                        Some(secure) => self
+                            .control
+                            .start_tls(secure, self.engine.config.connect_timeout),
+                        None => Err(io::Error::other("TLS started without TLS settings")),
+                    };
+                    match started {
+                        Ok(()) => self.engine.tls_established(),
+                        Err(e) => {
+                            tracing::debug!(error = %e, "TLS handshake failed");
+                            self.control.shutdown();
+                            self.engine.eof(Some(e));
+                        }
+                    }
+                }
                 Next::Ready => return Ok(Step::Ready),
                 Next::Done(result) => return result.map(Step::Done),
                 Next::Wait(deadline) => self.wait(deadline)?,
@@ -138,9 +435,13 @@ impl Client {
 
     /// Waits for control input, the listener's connection or the deadline.
     fn wait(&mut self, deadline: Option<Instant>) -> Result<()> {
+        // TLS may hold decrypted replies the socket no longer announces.
+        let buffered = self.control.buffered();
         let (control_ready, listener_ready) = {
             let timeout = deadline
                 .map(|d| d.saturating_duration_since(Instant::now()))
+                .map(|d| if buffered { Duration::ZERO } else { d })
+                .or(buffered.then_some(Duration::ZERO))
                 .map(|d| {
                     rustix::event::Timespec::try_from(d).unwrap_or(rustix::event::Timespec {
                         tv_sec: i64::MAX,
@@ -148,7 +449,7 @@ impl Client {
                     })
                 });
             let mut fds = Vec::with_capacity(2);
-            fds.push(PollFd::new(&self.control, PollFlags::IN));
+            fds.push(PollFd::new(&self.control.tcp, PollFlags::IN));
             if let Some((_, listener)) = &self.listener {
                 fds.push(PollFd::from_borrowed_fd(listener.as_fd(), PollFlags::IN));
             }
@@ -158,7 +459,7 @@ impl Client {
                 Err(e) => return Err(Error::Io(e.into())),
             }
             let ready = |fd: &PollFd<'_>| !fd.revents().is_empty();
-            (ready(&fds[0]), fds.get(1).is_some_and(ready))
+            (buffered || ready(&fds[0]), fds.get(1).is_some_and(ready))
         };
         if control_ready {
             match self.control.read(&mut self.buf) {
@@ -194,8 +495,9 @@ impl Client {
         Ok(())
     }
 
-    /// Starts a transfer and waits until its data connection is ready.
-    fn open(&mut self, op: Operation, download: bool, convert: bool) -> Result<(TcpStream, Flow)> {
+    /// Starts a transfer and waits until its data connection is ready (and, when protected,
+    /// its TLS handshake done).
+    fn open(&mut self, op: Operation, download: bool, convert: bool) -> Result<(DataStream, Flow)> {
         let id = self.engine.start(op)?;
         match self.drive(Some(id))? {
             Step::Ready => {}
@@ -209,7 +511,20 @@ impl Client {
         stream.set_read_timeout(timeout)?;
         stream.set_write_timeout(timeout)?;
         let ascii = convert && self.engine.transfer_type == TransferType::Ascii;
-        Ok((stream, Flow::new(id, download, ascii)))
+        let mut flow = Flow::new(id, download, ascii);
+        match DataStream::new(stream, self.engine.data_tls()) {
+            Ok(stream) => Ok((stream, flow)),
+            Err(e) => {
+                tracing::debug!(error = %e, "data connection TLS handshake failed");
+                // The server's reply to the broken transfer closes the operation; the
+                // handshake's error is the one reported.
+                flow.fail(&mut self.engine, &e);
+                match self.drive(Some(id)) {
+                    Err(Error::Io(_)) | Ok(_) => Err(Error::Io(e)),
+                    Err(other) => Err(other),
+                }
+            }
+        }
     }
 
     /// Reads a whole listing (no conversion).
@@ -255,6 +570,16 @@ impl Client {
         self.engine.is_closed()
     }
 
+    /// Whether the control connection runs TLS (implicit, or after `AUTH TLS`).
+    pub fn is_secure(&self) -> bool {
+        self.engine.session().is_secure()
+    }
+
+    /// Whether data connections run TLS (`PROT P` was accepted after the login).
+    pub fn is_data_protected(&self) -> bool {
+        self.engine.session().data_protected()
+    }
+
     /// Logs in (`USER`, then `PASS` if asked), then selects binary transfers (`TYPE I`; the
     /// protocol's default is ASCII).
     pub fn login(&mut self, user: impl AsRef<[u8]>, password: impl AsRef<[u8]>) -> Result<()> {
@@ -274,7 +599,7 @@ impl Client {
     /// `QUIT`, then closes the control connection.
     pub fn quit(&mut self) -> Result<()> {
         let result = self.run(Operation::Quit).map(drop);
-        let _ = self.control.shutdown(Shutdown::Both);
+        self.control.shutdown();
         result
     }
 
@@ -545,7 +870,7 @@ impl Client {
 #[derive(Debug)]
 pub struct Download<'a> {
     client: &'a mut Client,
-    stream: Option<TcpStream>,
+    stream: Option<DataStream>,
     flow: Flow,
     /// The operation's result, once read.
     result: Option<Result<u64>>,
@@ -650,7 +975,7 @@ impl Drop for Download<'_> {
 #[derive(Debug)]
 pub struct Upload<'a> {
     client: &'a mut Client,
-    stream: Option<TcpStream>,
+    stream: Option<DataStream>,
     flow: Flow,
 }
 
@@ -680,7 +1005,7 @@ impl Upload<'_> {
 
     fn shut_down(&mut self) -> io::Result<()> {
         match self.stream.take() {
-            Some(stream) => stream.shutdown(Shutdown::Write),
+            Some(stream) => stream.finish_upload(),
             None => Ok(()),
         }
     }

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use ftp_proto::ascii::{FromNetwork, ToNetwork};
 use ftp_proto::client::{
     ClientConfig, ClientError, ClientSession, DataEvent, Event, Features, ListFormat, OpId,
-    Operation, Output, UsageError,
+    Operation, Output, TlsMode, UsageError,
 };
 use ftp_proto::command::{FormatControl, TransferType as WireType};
 use ftp_proto::listing::{parse_list_line, parse_mlsx_line, Entry, ListLine};
@@ -86,16 +86,27 @@ pub enum TransferType {
 /// config.data_mode = DataMode::Active { bind: None };
 /// config.session.reply_timeout = Duration::from_secs(10);
 /// ```
+///
+/// With the `rustls` feature, `Config::tls` turns on FTPS (see the `tls` module).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Config {
-    /// The longest wait for the control connection to be established. Default 30 s.
+    /// The longest wait for the control connection to be established, TLS handshake
+    /// included. Default 30 s.
     pub connect_timeout: Duration,
     /// How data connections are made. Default [`DataMode::Auto`].
     pub data_mode: DataMode,
-    /// The protocol settings: reply and data timeouts, reply size caps, NAT workaround. Its
-    /// `data_mode` is replaced by [`Config::data_mode`].
+    /// The protocol settings: reply and data timeouts, reply size caps, NAT workaround, TLS
+    /// mode and data protection. Its `data_mode` is replaced by [`Config::data_mode`].
+    ///
+    /// Its `tls` field ([`TlsMode`]) is set by `Config::tls` (feature `rustls`); set
+    /// directly to `Explicit` or `Implicit`, the server is verified against the system's
+    /// roots (`Tls::system_roots`), and without the `rustls` feature connecting fails with
+    /// [`Error::Usage`]. Its `protect_data` (default `true`) runs the data connections
+    /// through TLS too (`PBSZ 0`, `PROT P`).
     pub session: ClientConfig,
+    #[cfg(feature = "rustls")]
+    tls: Option<crate::tls::Tls>,
 }
 
 impl Default for Config {
@@ -104,9 +115,74 @@ impl Default for Config {
             connect_timeout: Duration::from_secs(30),
             data_mode: DataMode::Auto,
             session: ClientConfig::default(),
+            #[cfg(feature = "rustls")]
+            tls: None,
         }
     }
 }
+
+impl Config {
+    /// Turns on FTPS: `mode` says when TLS starts ([`TlsMode::Explicit`]: `AUTH TLS` after
+    /// the greeting; [`TlsMode::Implicit`]: at once), `tls` whom to trust
+    /// ([`Tls`](crate::tls::Tls)). [`TlsMode::Off`] turns TLS off again.
+    ///
+    /// ```
+    /// use ftp_client::tls::Tls;
+    /// use ftp_client::{Config, TlsMode};
+    /// let config = Config::default().tls(TlsMode::Explicit, Tls::webpki_roots());
+    /// assert_eq!(config.session.tls, TlsMode::Explicit);
+    /// assert!(config.session.protect_data);
+    /// ```
+    #[cfg(feature = "rustls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
+    pub fn tls(mut self, mode: TlsMode, tls: crate::tls::Tls) -> Config {
+        self.session.tls = mode;
+        self.tls = Some(tls);
+        self
+    }
+
+    /// The TLS settings of a connection to `peer`, when TLS is on.
+    pub(crate) fn secure(&self, peer: IpAddr) -> Result<Option<Secure>, Error> {
+        if self.session.tls == TlsMode::Off {
+            return Ok(None);
+        }
+        #[cfg(feature = "rustls")]
+        {
+            let tls = self.tls.clone().unwrap_or_default();
+            // A session cache of its own: the data connections resume this control
+            // connection's session, never one of another FTP session (ProFTPD refuses that),
+            // and the control connection starts a session of its own.
+            let mut config = rustls::ClientConfig::clone(tls.rustls_config());
+            config.resumption = rustls::client::Resumption::in_memory_sessions(4);
+            Ok(Some(Secure {
+                name: tls.name_for(peer),
+                config: std::sync::Arc::new(config),
+            }))
+        }
+        #[cfg(not(feature = "rustls"))]
+        {
+            let _ = peer;
+            Err(Error::usage(
+                "TLS was asked for, but ftp-client was built without its `rustls` feature",
+            ))
+        }
+    }
+}
+
+/// What a connection is secured with: the rustls configuration (and its session cache,
+/// shared by the control and the data connections) and the name the server's certificate
+/// must carry.
+#[cfg(feature = "rustls")]
+#[derive(Debug, Clone)]
+pub(crate) struct Secure {
+    pub(crate) config: std::sync::Arc<rustls::ClientConfig>,
+    pub(crate) name: rustls_pki_types::ServerName<'static>,
+}
+
+/// Without the `rustls` feature there is nothing to secure a connection with.
+#[cfg(not(feature = "rustls"))]
+#[derive(Debug, Clone)]
+pub(crate) enum Secure {}
 
 /// A parsed directory listing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -135,6 +211,9 @@ pub(crate) enum Next {
     Connect(OpId, SocketAddr),
     /// Listen on this address (port 0) for the data connection of `op`; report `Listening`.
     Listen(OpId, SocketAddr),
+    /// Run the TLS handshake on the control connection (after `234`), then call
+    /// [`Engine::tls_established`]; on failure, [`Engine::eof`] with the error.
+    StartTls,
     /// The data connection of the awaited transfer is ready to move bytes.
     Ready,
     /// The awaited operation ended.
@@ -156,6 +235,8 @@ pub(crate) struct Engine {
     /// Why the session closed, if not by `QUIT`.
     close_error: Option<ClientError>,
     bind: Option<IpAddr>,
+    /// The TLS settings, when TLS is on.
+    pub(crate) secure: Option<Secure>,
     /// The data connection's I/O error, reported instead of the session's generic one.
     data_error: Option<io::Error>,
     /// The control connection's I/O error, reported instead of "connection closed".
@@ -165,8 +246,14 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
-    /// A session on a control connection just established from `local` to `peer`.
-    pub(crate) fn new(config: Config, peer: SocketAddr, local: SocketAddr) -> Engine {
+    /// A session on a control connection just established from `local` to `peer`, secured
+    /// with `secure` when TLS is on (implicit TLS: the handshake is done).
+    pub(crate) fn new(
+        config: Config,
+        peer: SocketAddr,
+        local: SocketAddr,
+        secure: Option<Secure>,
+    ) -> Engine {
         let mut session = config.session.clone();
         session.data_mode = config.data_mode.wire();
         Engine {
@@ -178,6 +265,7 @@ impl Engine {
             closed: false,
             close_error: None,
             bind: config.data_mode.bind(),
+            secure,
             data_error: None,
             control_error: None,
             config,
@@ -234,6 +322,19 @@ impl Engine {
         }
         self.session.handle_eof(Instant::now());
         self.drain();
+    }
+
+    /// The TLS handshake of [`Next::StartTls`] succeeded.
+    pub(crate) fn tls_established(&mut self) {
+        self.session.handle_tls_established(Instant::now());
+        self.drain();
+    }
+
+    /// The TLS settings of protected data connections, when they are protected.
+    pub(crate) fn data_tls(&self) -> Option<&Secure> {
+        self.secure
+            .as_ref()
+            .filter(|_| self.session.data_protected())
     }
 
     /// The deadline of [`Next::Wait`] passed.
@@ -293,6 +394,7 @@ impl Engine {
                     self.actions.push_back(Next::CloseData);
                 }
                 Event::Done { op, result } => self.done.push_back((op, result)),
+                Event::StartTls => self.actions.push_back(Next::StartTls),
                 Event::Closed { error } => {
                     if let Some(e) = &error {
                         tracing::debug!(error = %e, "session closed");
@@ -306,7 +408,8 @@ impl Engine {
     }
 
     /// What to do next while waiting for `op` to become ready (transfers) or done; with no
-    /// `op`, for the greeting (done with the greeting as its reply).
+    /// `op`, for the greeting (done with the greeting as its reply) and, in explicit TLS,
+    /// the `AUTH TLS` handshake after it.
     pub(crate) fn next(&mut self, op: Option<OpId>) -> Next {
         if !self.out.is_empty() {
             return Next::Write;
@@ -315,7 +418,11 @@ impl Engine {
             return action;
         }
         if op.is_none() {
-            if let Some(greeting) = self.session.greeting() {
+            // A session closed by a refused AUTH TLS (or a failed handshake) ends with its
+            // error below.
+            let handshaking =
+                self.config.session.tls == TlsMode::Explicit && !self.session.is_secure();
+            if let Some(greeting) = self.session.greeting().filter(|_| !handshaking) {
                 return Next::Done(Ok(Output::Reply(greeting.clone())));
             }
         }
@@ -349,6 +456,7 @@ impl Engine {
             ClientError::Refused(r)
             | ClientError::Unavailable(r)
             | ClientError::AccountRequired(r) => Error::from_reply(&r),
+            ClientError::TlsRefused(r) => Error::tls_refused(&r),
             ClientError::BadReply { reply, reason } => Error::Protocol(ProtocolError::Unexpected {
                 code: reply.code.get(),
                 what: reason,

@@ -44,6 +44,17 @@ pub enum Error {
         text: String,
     },
 
+    /// TLS was asked for ([`TlsMode::Explicit`](crate::TlsMode::Explicit)) and the server
+    /// refused `AUTH TLS` (or answered it with something other than `234`). The session is
+    /// closed and no credentials were sent.
+    #[error("the server refused TLS: {code} {text}")]
+    TlsRefused {
+        /// The reply code, kept as sent.
+        code: u16,
+        /// The reply text (lines joined with `\n`, lossy UTF-8).
+        text: String,
+    },
+
     /// The server sent nothing (no reply, no data) within the configured timeout.
     #[error("timed out waiting for the server")]
     Timeout,
@@ -74,16 +85,28 @@ impl Error {
     /// assert_eq!(e.reply_code(), Some(550));
     /// ```
     pub fn from_reply(reply: &Reply) -> Self {
-        let mut text = String::new();
-        for (i, line) in reply.iter_lines().enumerate() {
-            if i > 0 {
-                text.push('\n');
-            }
-            text.push_str(&String::from_utf8_lossy(line));
-        }
         Error::Reply {
             code: reply.code.get(),
-            text,
+            text: reply_text(reply),
+        }
+    }
+
+    /// The error for a refused `AUTH TLS`.
+    pub(crate) fn tls_refused(reply: &Reply) -> Self {
+        Error::TlsRefused {
+            code: reply.code.get(),
+            text: reply_text(reply),
+        }
+    }
+
+    /// The rustls error behind a failed TLS handshake or a broken TLS stream (an untrusted
+    /// certificate, a name mismatch, a bad record), if this is one.
+    #[cfg(feature = "rustls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
+    pub fn tls_error(&self) -> Option<&rustls::Error> {
+        match self {
+            Error::Io(e) => crate::tls::rustls_error(e),
+            _ => None,
         }
     }
 
@@ -95,7 +118,7 @@ impl Error {
     /// The server's reply code, if this error is a server refusal.
     pub fn reply_code(&self) -> Option<u16> {
         match self {
-            Error::Reply { code, .. } => Some(*code),
+            Error::Reply { code, .. } | Error::TlsRefused { code, .. } => Some(*code),
             _ => None,
         }
     }
@@ -104,7 +127,7 @@ impl Error {
     /// connection-level I/O error (reset, refused, aborted).
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Reply { code, .. } => (400..500).contains(code),
+            Error::Reply { code, .. } | Error::TlsRefused { code, .. } => (400..500).contains(code),
             Error::Timeout => true,
             Error::Io(e) => matches!(
                 e.kind(),
@@ -117,6 +140,18 @@ impl Error {
             _ => false,
         }
     }
+}
+
+/// A reply's text: its lines joined with `\n`, decoded as UTF-8 with invalid bytes replaced.
+fn reply_text(reply: &Reply) -> String {
+    let mut text = String::new();
+    for (i, line) in reply.iter_lines().enumerate() {
+        if i > 0 {
+            text.push('\n');
+        }
+        text.push_str(&String::from_utf8_lossy(line));
+    }
+    text
 }
 
 /// What was wrong with the server's bytes.
@@ -183,7 +218,7 @@ impl Error {
     /// error (as argument parsers do), and `1` for anything else.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Reply { code, .. } => match code / 100 {
+            Error::Reply { code, .. } | Error::TlsRefused { code, .. } => match code / 100 {
                 4 => 4,
                 5 => 5,
                 _ => 1,

@@ -10,6 +10,10 @@
 //!   directory that match a pattern.
 //! - [`Error`]: one error type for every operation, which separates I/O failures, protocol
 //!   violations, server refusals (`550 No such file`), timeouts and caller mistakes.
+//! - `tls` (feature `rustls`): FTPS, RFC 4217. Explicit (`AUTH TLS` before `USER`, so a
+//!   password never crosses in cleartext when TLS was asked for) and implicit (`ftps://`)
+//!   TLS, certificates verified against the system's or the webpki roots or a given CA file,
+//!   protected data connections (`PROT P`) that resume the control connection's TLS session.
 //!
 //! # Features
 //!
@@ -18,6 +22,7 @@
 //! | *(none)* | — | the blocking client over `std::net` |
 //! | `tokio` | no | the tokio adapter |
 //! | `async-std` | no | the futures-io adapter on async-std (smol works with the futures-io adapter) |
+//! | `rustls` | no | FTPS for every adapter: `tls::Tls` and `Config::tls`, with rustls (ring provider), TLS 1.2 and 1.3 |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -29,9 +34,14 @@ pub mod glob;
 #[cfg(any(feature = "tokio", feature = "async-std"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "tokio", feature = "async-std"))))]
 pub mod nonblocking;
+#[cfg(feature = "rustls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rustls")))]
+pub mod tls;
 pub mod url;
 
 pub use engine::{Config, DataMode, Listing, TransferType};
+/// When TLS starts on the control connection (RFC 4217); see [`Config::session`].
+pub use ftp_proto::client::TlsMode;
 
 pub use error::{Error, ProtocolError, Result};
 pub use ftp_proto;

@@ -6,6 +6,10 @@
 //! ends. Downloads are [`AsyncRead`] streams and uploads [`AsyncWrite`] streams, each ended
 //! by `finish().await`, which waits for the server's final reply.
 //!
+//! With TLS (feature `rustls`, `Config::tls`) the control connection
+//! and the protected data connections run `futures-rustls` over the runtime's streams, so one
+//! TLS path serves tokio and async-std/smol.
+//!
 //! ```no_run
 //! # #[cfg(feature = "tokio")]
 //! # async fn demo() -> ftp_client::Result<()> {
@@ -42,7 +46,7 @@ use ftp_proto::time::FtpTime;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::{future, AsyncReadExt, AsyncWriteExt, FutureExt};
 
-use crate::engine::{self, bytes, opt_bytes, Engine, Flow, Next};
+use crate::engine::{self, bytes, opt_bytes, Engine, Flow, Next, Secure};
 use crate::{Config, DataMode, Error, Listing, Result, TransferType};
 
 #[cfg(feature = "tokio")]
@@ -90,10 +94,127 @@ async fn timeout<R: Runtime, T>(
     .await
 }
 
+/// A connection of the async client: a runtime stream, with TLS on it or not.
+enum Conn<S> {
+    Plain(S),
+    #[cfg(feature = "rustls")]
+    Tls(Box<futures_rustls::client::TlsStream<S>>),
+    /// Consumed by a TLS handshake that failed.
+    Gone,
+}
+
+impl<S: Stream> Conn<S> {
+    /// Runs the TLS client handshake on a plain connection, within `limit`.
+    async fn start_tls<R: Runtime>(
+        &mut self,
+        rt: &R,
+        secure: &Secure,
+        limit: Duration,
+    ) -> io::Result<()> {
+        let Conn::Plain(stream) = std::mem::replace(self, Conn::Gone) else {
+            return Err(io::Error::other("TLS started twice on a connection"));
+        };
+        #[cfg(feature = "rustls")]
+        {
+            let connector =
+                futures_rustls::TlsConnector::from(std::sync::Arc::clone(&secure.config));
+            let tls = timeout(rt, limit, connector.connect(secure.name.clone(), stream)).await?;
+            if tls.get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Full) {
+                tracing::debug!("full TLS handshake (a data connection: not resumed)");
+            }
+            *self = Conn::Tls(Box::new(tls));
+            Ok(())
+        }
+        #[cfg(not(feature = "rustls"))]
+        {
+            let _ = (rt, limit, stream);
+            match *secure {}
+        }
+    }
+
+    /// After an upload's close (TLS: `close_notify` sent), reads until the server closes:
+    /// the server's post-handshake messages (a TLS 1.3 session ticket, which the next data
+    /// connection resumes with) are consumed, and the close sends no RST that could cost the
+    /// server the end of the data. Nothing to do on a plain connection.
+    async fn drain(&mut self) {
+        #[cfg(feature = "rustls")]
+        if let Conn::Tls(tls) = self {
+            let mut sink = [0u8; 4096];
+            loop {
+                match tls.read(&mut sink).await {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    // The data is out; the server's final reply says whether it arrived.
+                    Err(e) => {
+                        tracing::debug!(error = %e, "after the upload's close_notify");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn gone() -> io::Error {
+    io::Error::new(io::ErrorKind::NotConnected, "the TLS handshake failed")
+}
+
+impl<S: Stream> AsyncRead for Conn<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            // Without the server's close_notify, the end of a protected download is
+            // `UnexpectedEof` from rustls: a truncation, reported as an error.
+            #[cfg(feature = "rustls")]
+            Conn::Tls(s) => Pin::new(s).poll_read(cx, buf),
+            Conn::Gone => Poll::Ready(Err(gone())),
+        }
+    }
+}
+
+impl<S: Stream> AsyncWrite for Conn<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(feature = "rustls")]
+            Conn::Tls(s) => Pin::new(s).poll_write(cx, buf),
+            Conn::Gone => Poll::Ready(Err(gone())),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(feature = "rustls")]
+            Conn::Tls(s) => Pin::new(s).poll_flush(cx),
+            Conn::Gone => Poll::Ready(Err(gone())),
+        }
+    }
+
+    /// TLS: sends `close_notify`, then closes the sending side.
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_close(cx),
+            #[cfg(feature = "rustls")]
+            Conn::Tls(s) => Pin::new(s).poll_close(cx),
+            Conn::Gone => Poll::Ready(Ok(())),
+        }
+    }
+}
+
 /// An async FTP client on one control connection, generic over its [`Runtime`].
 pub struct AsyncClient<R: Runtime> {
     rt: R,
-    control: R::Stream,
+    control: Conn<R::Stream>,
     engine: Engine,
     listener: Option<(OpId, R::Listener)>,
     data: Option<R::Stream>,
@@ -117,14 +238,31 @@ impl<R: Runtime + Default> AsyncClient<R> {
 
 impl<R: Runtime> AsyncClient<R> {
     /// Connects on runtime `rt` and reads the greeting.
+    ///
+    /// With TLS (`Config::tls`) the connection is secured before this
+    /// returns: implicit TLS first, explicit TLS (`AUTH TLS`) after the greeting. The server's
+    /// certificate must be valid for the `Tls`'s server name, or else for
+    /// the IP address connected to.
     pub async fn connect_with(rt: R, addr: SocketAddr, config: Config) -> Result<Self> {
         let control = timeout(&rt, config.connect_timeout, rt.connect(addr)).await?;
         Self::from_stream(rt, control, config).await
     }
 
-    /// Runs the client on an established control connection and reads the greeting.
+    /// Runs the client on an established control connection and reads the greeting (after
+    /// the TLS handshake, in implicit TLS; followed by `AUTH TLS` and its handshake in
+    /// explicit TLS).
     pub async fn from_stream(rt: R, control: R::Stream, config: Config) -> Result<Self> {
-        let engine = Engine::new(config, control.peer_addr()?, control.local_addr()?);
+        let peer = control.peer_addr()?;
+        let local = control.local_addr()?;
+        let secure = config.secure(peer.ip())?;
+        let mut control = Conn::Plain(control);
+        if let (Some(secure), ftp_proto::client::TlsMode::Implicit) = (&secure, config.session.tls)
+        {
+            control
+                .start_tls(&rt, secure, config.connect_timeout)
+                .await?;
+        }
+        let engine = Engine::new(config, peer, local, secure);
         let mut client = AsyncClient {
             rt,
             control,
@@ -187,6 +325,23 @@ impl<R: Runtime> AsyncClient<R> {
                         Err(e) => self.engine.connect_failed(id, e),
                     }
                 }
+                Next::StartTls => {
+                    let started = match self.engine.secure.as_ref() {
+                        Some(secure) => {
+                            let limit = self.engine.config.connect_timeout;
+                            self.control.start_tls(&self.rt, secure, limit).await
+                        }
+                        None => Err(io::Error::other("TLS started without TLS settings")),
+                    };
+                    match started {
+                        Ok(()) => self.engine.tls_established(),
+                        Err(e) => {
+                            tracing::debug!(error = %e, "TLS handshake failed");
+                            self.control = Conn::Gone;
+                            self.engine.eof(Some(e));
+                        }
+                    }
+                }
                 Next::Ready => return Ok(Step::Ready),
                 Next::Done(result) => return result.map(Step::Done),
                 Next::Wait(deadline) => self.wait(deadline).await,
@@ -247,13 +402,14 @@ impl<R: Runtime> AsyncClient<R> {
         }
     }
 
-    /// Starts a transfer and waits until its data connection is ready.
+    /// Starts a transfer and waits until its data connection is ready (and, when protected,
+    /// its TLS handshake done, within `data_timeout`).
     async fn open(
         &mut self,
         op: Operation,
         download: bool,
         convert: bool,
-    ) -> Result<(R::Stream, Flow, Stall<R>)> {
+    ) -> Result<(Conn<R::Stream>, Flow, Stall<R>)> {
         let id = self.engine.start(op)?;
         match self.drive(Some(id)).await? {
             Step::Ready => {}
@@ -264,8 +420,23 @@ impl<R: Runtime> AsyncClient<R> {
             .take()
             .ok_or_else(|| Error::usage("no data connection"))?;
         let ascii = convert && self.engine.transfer_type == TransferType::Ascii;
+        let mut flow = Flow::new(id, download, ascii);
+        let mut stream = Conn::Plain(stream);
+        if let Some(secure) = self.engine.data_tls() {
+            let limit = self.engine.config.session.data_timeout;
+            if let Err(e) = stream.start_tls(&self.rt, secure, limit).await {
+                tracing::debug!(error = %e, "data connection TLS handshake failed");
+                // The server's reply to the broken transfer closes the operation; the
+                // handshake's error is the one reported.
+                flow.fail(&mut self.engine, &e);
+                return match self.drive(Some(id)).await {
+                    Err(Error::Io(_)) | Ok(_) => Err(Error::Io(e)),
+                    Err(other) => Err(other),
+                };
+            }
+        }
         let stall = Stall::new(&self.rt, self.engine.config.session.data_timeout);
-        Ok((stream, Flow::new(id, download, ascii), stall))
+        Ok((stream, flow, stall))
     }
 
     async fn download(&mut self, op: Operation, convert: bool) -> Result<Download<'_, R>> {
@@ -314,6 +485,16 @@ impl<R: Runtime> AsyncClient<R> {
     /// Whether the session has ended (after `QUIT`, a `421`, a timeout or a broken connection).
     pub fn is_closed(&self) -> bool {
         self.engine.is_closed()
+    }
+
+    /// Whether the control connection runs TLS (implicit, or after `AUTH TLS`).
+    pub fn is_secure(&self) -> bool {
+        self.engine.session().is_secure()
+    }
+
+    /// Whether data connections run TLS (`PROT P` was accepted after the login).
+    pub fn is_data_protected(&self) -> bool {
+        self.engine.session().data_protected()
     }
 
     /// Logs in (`USER`, then `PASS` if asked), then selects binary transfers (`TYPE I`; the
@@ -480,6 +661,7 @@ impl<R: Runtime> AsyncClient<R> {
             flow,
             stall,
             finished: false,
+            closed: false,
         })
     }
 
@@ -647,7 +829,7 @@ impl<R: Runtime> Stall<R> {
 /// A download in progress: read it to its end, then [`finish`](Download::finish).
 pub struct Download<'a, R: Runtime> {
     client: &'a mut AsyncClient<R>,
-    stream: Option<R::Stream>,
+    stream: Option<Conn<R::Stream>>,
     flow: Flow,
     stall: Stall<R>,
     finished: bool,
@@ -778,10 +960,12 @@ impl<R: Runtime> Drop for Download<'_, R> {
 /// An upload in progress: write the contents, then [`finish`](Upload::finish).
 pub struct Upload<'a, R: Runtime> {
     client: &'a mut AsyncClient<R>,
-    stream: Option<R::Stream>,
+    stream: Option<Conn<R::Stream>>,
     flow: Flow,
     stall: Stall<R>,
     finished: bool,
+    /// The stream was closed (TLS: `close_notify` sent); it stays for [`Conn::drain`].
+    closed: bool,
 }
 
 impl<R: Runtime> std::fmt::Debug for Upload<'_, R> {
@@ -798,7 +982,20 @@ impl<R: Runtime> Upload<'_, R> {
     pub async fn finish(mut self) -> Result<u64> {
         self.finished = true;
         match self.close().await {
-            Ok(()) => self.flow.end(&mut self.client.engine),
+            Ok(()) => {
+                if let Some(stream) = self.stream.as_mut() {
+                    let limit = self.client.engine.config.session.data_timeout;
+                    let rt = self.client.rt.clone();
+                    let drained = timeout(&rt, limit, async {
+                        stream.drain().await;
+                        Ok(())
+                    });
+                    if let Err(e) = drained.await {
+                        tracing::debug!(error = %e, "the server kept the data connection open");
+                    }
+                }
+                self.flow.end(&mut self.client.engine);
+            }
             Err(e) => self.flow.fail(&mut self.client.engine, &e),
         }
         self.stream = None;
@@ -889,11 +1086,14 @@ impl<R: Runtime> AsyncWrite for Upload<'_, R> {
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if this.closed {
+            return Poll::Ready(Ok(()));
+        }
         std::task::ready!(this.poll_pending(cx))?;
         match this.stream.as_mut() {
             Some(stream) => {
                 std::task::ready!(Pin::new(stream).poll_close(cx))?;
-                this.stream = None;
+                this.closed = true;
                 Poll::Ready(Ok(()))
             }
             None => Poll::Ready(Ok(())),

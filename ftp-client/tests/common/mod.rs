@@ -47,6 +47,8 @@ pub struct TestServer {
     pub host: String,
     /// The control port.
     pub port: u16,
+    /// The implicit-FTPS port, when the server has one ([`start_own_tls`]).
+    pub implicit_port: Option<u16>,
     /// The user name to log in with.
     pub user: String,
     /// The password of `user`.
@@ -77,10 +79,92 @@ pub fn start(name: &'static str) -> Option<TestServer> {
     start_with(name, |_| Ok(()))
 }
 
+/// How an external peer serves FTPS (`peers.py start --tls-cert ...`).
+#[derive(Debug, Clone)]
+pub struct PeerTls {
+    /// The server's certificate (chain), PEM.
+    pub cert: PathBuf,
+    /// Its private key, PEM.
+    pub key: PathBuf,
+    /// Refuse cleartext logins and data connections.
+    pub required: bool,
+    /// Require (`Some(true)`) or not that data connections resume the control connection's
+    /// TLS session; `None`: the server's default.
+    pub reuse: Option<bool>,
+    /// Implicit FTPS (TLS from the first byte).
+    pub implicit: bool,
+}
+
+impl PeerTls {
+    /// `peers.py`'s options for these settings.
+    fn args(&self) -> Vec<std::ffi::OsString> {
+        let mut args: Vec<std::ffi::OsString> = vec![
+            "--tls-cert".into(),
+            self.cert.clone().into(),
+            "--tls-key".into(),
+            self.key.clone().into(),
+        ];
+        if self.required {
+            args.push("--tls-required".into());
+        }
+        match self.reuse {
+            Some(true) => args.push("--tls-reuse".into()),
+            Some(false) => args.push("--no-tls-reuse".into()),
+            None => {}
+        }
+        if self.implicit {
+            args.push("--implicit".into());
+        }
+        args
+    }
+}
+
+/// Starts the external peer `name` serving FTPS as `tls` says, on an empty directory.
+pub fn start_tls(name: &'static str, tls: &PeerTls) -> Option<TestServer> {
+    start_peer_with(name, &tls.args(), |_| Ok(()))
+}
+
+/// Starts this workspace's server with FTPS required (`TlsPolicy::Required`: protected
+/// logins and data connections, which must resume the control connection's TLS session):
+/// explicit on [`TestServer::port`], implicit on [`TestServer::implicit_port`].
+pub fn start_own_tls(cert: &Path, key: &Path) -> TestServer {
+    let tls = ftp_server::tls::TlsConfig::from_pem_files(cert, key).expect("server certificate");
+    let dir = tempfile::Builder::new()
+        .prefix("ftp-client-own-tls-")
+        .tempdir()
+        .expect("temporary directory");
+    let root = dir.path().join("root");
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&root).expect("create root");
+    std::fs::create_dir_all(&work).expect("create work");
+    let (port, implicit_port, running) = start_own_with(&root, Some(tls)).expect("own server");
+    TestServer {
+        name: OWN,
+        host: "127.0.0.1".to_owned(),
+        port,
+        implicit_port,
+        user: USER.to_owned(),
+        password: PASSWORD.to_owned(),
+        root,
+        work,
+        running,
+        _dir: dir,
+    }
+}
+
 /// Starts `name` after `setup` filled the served directory (before the peer takes ownership
 /// of it, so the served user may read and replace those files).
 pub fn start_with(
     name: &'static str,
+    setup: impl FnOnce(&Path) -> io::Result<()>,
+) -> Option<TestServer> {
+    start_peer_with(name, &[], setup)
+}
+
+/// [`start_with`], with more options for `peers.py` (external peers only).
+fn start_peer_with(
+    name: &'static str,
+    extra: &[std::ffi::OsString],
     setup: impl FnOnce(&Path) -> io::Result<()>,
 ) -> Option<TestServer> {
     let dir = tempfile::Builder::new()
@@ -96,15 +180,16 @@ pub fn start_with(
     setup(&root).expect("set up the served directory");
 
     let started = if name == OWN {
-        start_own(&root)
+        start_own_with(&root, None).map(|(port, _, running)| (port, running))
     } else {
-        start_peer(name, &root)
+        start_peer(name, &root, extra)
     };
     match started {
         Ok((port, running)) => Some(TestServer {
             name,
             host: "127.0.0.1".to_owned(),
             port,
+            implicit_port: None,
             user: USER.to_owned(),
             password: PASSWORD.to_owned(),
             root,
@@ -142,7 +227,11 @@ fn peers_script() -> PathBuf {
 }
 
 /// Runs `peers.py start` and waits for its `ready` line.
-fn start_peer(name: &str, root: &Path) -> Result<(u16, Running), String> {
+fn start_peer(
+    name: &str,
+    root: &Path,
+    extra: &[std::ffi::OsString],
+) -> Result<(u16, Running), String> {
     let script = peers_script();
     if !script.is_file() {
         return Err(format!("{} not found", script.display()));
@@ -152,6 +241,7 @@ fn start_peer(name: &str, root: &Path) -> Result<(u16, Running), String> {
         .args(["start", name, "--root"])
         .arg(root)
         .args(["--port", "0", "--user", USER, "--password", PASSWORD])
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -235,8 +325,12 @@ fn tail(stderr: &Mutex<Vec<u8>>) -> String {
     }
 }
 
-/// Runs this workspace's server on its own thread and tokio runtime.
-fn start_own(root: &Path) -> Result<(u16, Running), String> {
+/// Runs this workspace's server on its own thread and tokio runtime, with FTPS required when
+/// `tls` is given; returns the port, the implicit-FTPS port (with `tls`) and the handle.
+fn start_own_with(
+    root: &Path,
+    tls: Option<ftp_server::tls::TlsConfig>,
+) -> Result<(u16, Option<u16>, Running), String> {
     use ftp_server::auth::UserTable;
     use ftp_server::runtime::TokioRuntime;
     use ftp_server::storage::FsStorage;
@@ -245,13 +339,20 @@ fn start_own(root: &Path) -> Result<(u16, Running), String> {
     let mut users = UserTable::with_iterations(1_000);
     users.add_user(USER, PASSWORD.as_bytes()).set_writable(true);
     let storage = FsStorage::new(root).map_err(|e| format!("FsStorage: {e}"))?;
-    let server = Server::builder(storage, users)
+    let mut builder = Server::builder(storage, users)
         .listen(SocketAddr::from(([127, 0, 0, 1], 0)))
         .login_failure_delay(Duration::from_millis(50))
-        .shutdown_grace(Duration::from_secs(2))
-        .build();
+        .shutdown_grace(Duration::from_secs(2));
+    if let Some(tls) = tls {
+        builder = builder
+            .tls(tls)
+            .tls_policy(ftp_server::TlsPolicy::Required)
+            .listen_implicit_tls(SocketAddr::from(([127, 0, 0, 1], 0)));
+    }
+    let server = builder.build();
 
-    let (addr_tx, addr_rx) = mpsc::channel::<Result<Vec<SocketAddr>, String>>();
+    type Addrs = (Vec<SocketAddr>, Vec<SocketAddr>);
+    let (addr_tx, addr_rx) = mpsc::channel::<Result<Addrs, String>>();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (done_tx, done_rx) = mpsc::channel();
     let thread = std::thread::Builder::new()
@@ -276,7 +377,7 @@ fn start_own(root: &Path) -> Result<(u16, Running), String> {
                         return;
                     }
                 };
-                let _ = addr_tx.send(Ok(bound.local_addrs()));
+                let _ = addr_tx.send(Ok((bound.local_addrs(), bound.implicit_tls_addrs())));
                 let _ = bound
                     .serve(async {
                         let _ = stop_rx.await;
@@ -286,7 +387,7 @@ fn start_own(root: &Path) -> Result<(u16, Running), String> {
             let _ = done_tx.send(());
         })
         .map_err(|e| format!("server thread: {e}"))?;
-    let addrs = addr_rx
+    let (addrs, implicit) = addr_rx
         .recv_timeout(READY_TIMEOUT)
         .map_err(|_| "the server did not bind in time".to_owned())??;
     let addr = addrs
@@ -295,6 +396,7 @@ fn start_own(root: &Path) -> Result<(u16, Running), String> {
         .ok_or("no IPv4 listener")?;
     Ok((
         addr.port(),
+        implicit.first().map(SocketAddr::port),
         Running::Own {
             stop: Some(stop_tx),
             done: done_rx,

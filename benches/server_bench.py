@@ -146,7 +146,8 @@ def make_big_file(path: str, size: int) -> None:
 
 
 def curl_transfer(port: int, direction: str, local: str, size: int,
-                  tls: Optional[List[str]] = None) -> Tuple[float, float]:
+                  tls: Optional[List[str]] = None,
+                  cpu: Optional[int] = None) -> Tuple[float, float]:
     """One RETR or STOR with curl; returns (wall-clock MB/s, curl's own MB/s). `tls`: extra
     curl arguments for FTPS."""
     url = f"ftp://{USER}:{PASSWORD}@127.0.0.1:{port}/"
@@ -157,6 +158,8 @@ def curl_transfer(port: int, direction: str, local: str, size: int,
         argv = ["curl", "-s", "-S", "-T", local, "-w", "%{size_upload} %{speed_upload}",
                 url + UP]
     argv[1:1] = ["--max-time", str(CURL_TIMEOUT)] + (tls or [])
+    if cpu is not None:
+        argv = ["taskset", "-c", str(cpu)] + argv
     t0 = time.monotonic()
     r = subprocess.run(argv, capture_output=True, text=True, timeout=CURL_TIMEOUT + 30)
     wall = time.monotonic() - t0
@@ -555,6 +558,9 @@ def main() -> int:
                     help="FTPS: TLS required for logins and data (PROT P) on every server")
     ap.add_argument("--curl-tls-max", choices=["1.2", "1.3"],
                     help="with --tls: cap curl's TLS version")
+    ap.add_argument("--pin", action="store_true",
+                    help="throughput tests: the server on CPU 0, curl on CPU 1 (taskset), so "
+                         "no round depends on where the scheduler happens to put them")
     ap.add_argument("--ours-bin", help="use this server binary instead of building the example")
     ap.add_argument("--no-build", action="store_true", help="do not run cargo build")
     ap.add_argument("--build-timeout", type=float, default=1800)
@@ -662,6 +668,11 @@ def main() -> int:
                 continue
             servers.append(s)
             results[s] = {}
+            if args.pin:
+                # Threads and forked children created later inherit the mask.
+                for pid in running[s].pids():
+                    subprocess.run(["taskset", "-a", "-p", "-c", "0", str(pid)],
+                                   capture_output=True, check=False)
             log(f"started {s} on 127.0.0.1:{running[s].port} (pid {running[s].pid})")
         if not servers:
             log("no server started")
@@ -685,7 +696,8 @@ def main() -> int:
                 for s in rotated(r):
                     p = running[s]
                     try:
-                        wall, own = curl_transfer(p.port, direction, src, size, curl_tls)
+                        wall, own = curl_transfer(p.port, direction, src, size, curl_tls,
+                                                  1 if args.pin else None)
                     except Exception as e:
                         notes.append(f"{s} {direction.upper()} round {r + 1}: {e}")
                         log(f"{s} {direction}: {e}")

@@ -241,6 +241,9 @@ pub(crate) struct Engine {
     data_error: Option<io::Error>,
     /// The control connection's I/O error, reported instead of "connection closed".
     control_error: Option<io::Error>,
+    /// The operation, address and direction (`true`: listening) of the last data connection
+    /// the adapter was asked for, named in the message when it fails.
+    data_target: Option<(OpId, SocketAddr, bool)>,
     pub(crate) config: Config,
     pub(crate) transfer_type: TransferType,
 }
@@ -268,6 +271,7 @@ impl Engine {
             secure,
             data_error: None,
             control_error: None,
+            data_target: None,
             config,
             transfer_type: TransferType::Binary,
         }
@@ -349,10 +353,24 @@ impl Engine {
         self.drain();
     }
 
-    /// The data connection of `op` could not be established.
+    /// The data connection of `op` could not be established. A plain error (a system call's,
+    /// such as a refused or timed-out connect) keeps its kind and gets a message that names
+    /// the address connected to (or listened on); an error that wraps another one (which
+    /// callers may want to inspect) is kept as it is.
     pub(crate) fn connect_failed(&mut self, op: OpId, error: io::Error) {
         tracing::debug!(%error, "data connection failed");
-        self.data_error = Some(error);
+        let context = match self.data_target.take() {
+            Some((id, addr, false)) if id == op => format!("data connection to {addr}"),
+            Some((id, addr, true)) if id == op => {
+                format!("listening for the data connection on {addr}")
+            }
+            _ => "data connection".to_owned(),
+        };
+        self.data_error = Some(if error.get_ref().is_some() {
+            error
+        } else {
+            io::Error::new(error.kind(), format!("{context}: {error}"))
+        });
         self.data(op, DataEvent::ConnectFailed);
     }
 
@@ -415,6 +433,11 @@ impl Engine {
             return Next::Write;
         }
         if let Some(action) = self.actions.pop_front() {
+            match action {
+                Next::Connect(op, addr) => self.data_target = Some((op, addr, false)),
+                Next::Listen(op, addr) => self.data_target = Some((op, addr, true)),
+                _ => {}
+            }
             return action;
         }
         if op.is_none() {
@@ -462,7 +485,7 @@ impl Engine {
                 what: reason,
             }),
             ClientError::Syntax(e) => e.into(),
-            ClientError::Timeout(_) => Error::Timeout,
+            ClientError::Timeout(t) => Error::Timeout(t),
             ClientError::Data(_) => Error::Io(self.data_error.take().unwrap_or_else(|| {
                 io::Error::new(io::ErrorKind::ConnectionAborted, "data connection failed")
             })),

@@ -2,6 +2,7 @@
 
 use std::io;
 
+use ftp_proto::client::Timeout;
 use ftp_proto::reply::Reply;
 
 use crate::url::UrlError;
@@ -55,9 +56,10 @@ pub enum Error {
         text: String,
     },
 
-    /// The server sent nothing (no reply, no data) within the configured timeout.
-    #[error("timed out waiting for the server")]
-    Timeout,
+    /// The server sent nothing (no reply, no data) within the configured timeout, or the data
+    /// connection was not established within it; the field tells which wait it was.
+    #[error("{}", timeout_text(.0))]
+    Timeout(Timeout),
 
     /// The operation needs an open control connection, and there is none: it was never
     /// opened, it was closed by `QUIT`, or the server closed it.
@@ -128,7 +130,7 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Reply { code, .. } | Error::TlsRefused { code, .. } => (400..500).contains(code),
-            Error::Timeout => true,
+            Error::Timeout(_) => true,
             Error::Io(e) => matches!(
                 e.kind(),
                 io::ErrorKind::ConnectionReset
@@ -152,6 +154,15 @@ fn reply_text(reply: &Reply) -> String {
         text.push_str(&String::from_utf8_lossy(line));
     }
     text
+}
+
+/// The message of [`Error::Timeout`]: which wait ran out.
+fn timeout_text(timeout: &Timeout) -> &'static str {
+    match timeout {
+        Timeout::DataConnect => "timed out waiting for the data connection",
+        Timeout::DataStalled => "the data connection stalled: no data within the timeout",
+        _ => "timed out waiting for the server",
+    }
 }
 
 /// What was wrong with the server's bytes.
@@ -214,8 +225,9 @@ from_proto!(
 
 impl Error {
     /// The process exit status a command-line tool should end with: the class digit of the
-    /// server's reply (`4` for 4yz, `5` for 5yz), `3` for a timeout, `2` for a usage or URL
-    /// error (as argument parsers do), and `1` for anything else.
+    /// server's reply (`4` for 4yz, `5` for 5yz), `3` for a timeout (ours, or a connect that
+    /// timed out), `2` for a usage or URL error (as argument parsers do), and `1` for anything
+    /// else.
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Reply { code, .. } | Error::TlsRefused { code, .. } => match code / 100 {
@@ -223,7 +235,8 @@ impl Error {
                 5 => 5,
                 _ => 1,
             },
-            Error::Timeout => 3,
+            Error::Timeout(_) => 3,
+            Error::Io(e) if e.kind() == io::ErrorKind::TimedOut => 3,
             Error::Usage(_) | Error::Url(_) => 2,
             _ => 1,
         }
@@ -264,7 +277,18 @@ mod tests {
         let e: Error = ftp_proto::time::TimeError::Syntax.into();
         assert!(matches!(e, Error::Protocol(ProtocolError::Time(_))));
         assert!(e.to_string().starts_with("protocol error: bad timestamp"));
-        assert_eq!(Error::Timeout.exit_code(), 3);
+        assert_eq!(Error::Timeout(Timeout::Reply).exit_code(), 3);
+        assert_eq!(
+            Error::Timeout(Timeout::Reply).to_string(),
+            "timed out waiting for the server"
+        );
+        assert_eq!(
+            Error::Timeout(Timeout::DataConnect).to_string(),
+            "timed out waiting for the data connection"
+        );
+        assert!(Error::Timeout(Timeout::DataStalled).is_transient());
+        let connect = io::Error::new(io::ErrorKind::TimedOut, "data connection to 10.0.0.1:1");
+        assert_eq!(Error::Io(connect).exit_code(), 3);
         assert_eq!(Error::usage("no file").to_string(), "no file");
         assert_eq!(Error::NotConnected.reply_code(), None);
     }

@@ -1094,7 +1094,9 @@ impl ClientSession {
             }
             Task::Resync => match reply.code.get() {
                 100..=199 => Flow::Keep(Task::Resync),
-                225 | 226 => {
+                // ABOR's 225/226 after the transfer's 226, or the transfer's 425/426/451
+                // after ABOR's 226 (ProFTPD sends that order).
+                225 | 226 | 425 | 426 | 451 => {
                     // The late reply of the aborted transfer; NOOP's own is still due.
                     self.expect_more(now);
                     Flow::Keep(Task::Resync)

@@ -953,6 +953,23 @@ fn abort_226_alone_and_226_twice() {
 }
 
 #[test]
+fn abort_226_then_a_late_426_stays_in_step() {
+    // ProFTPD may answer ABOR's 226 before the transfer's 426.
+    let mut d = Driver::ready();
+    let op = running_retr(&mut d);
+    let n = d.start(Operation::Pwd);
+    d.c.abort(d.now).unwrap();
+    d.settle();
+    d.expect("ABOR", "226 Abort successful\r\n");
+    assert_eq!(d.result(op), Err(ClientError::Aborted));
+    d.expect("NOOP", "426 Transfer aborted. Data connection closed\r\n");
+    d.nothing_sent(); // NOOP's own reply is still due
+    d.input(b"200 ok\r\n");
+    d.expect("PWD", "257 \"/\"\r\n");
+    assert_eq!(d.result(n), Ok(Output::Path(Bytes::from_static(b"/"))));
+}
+
+#[test]
 fn abort_before_transfer_command() {
     // During EPSV: ends when its reply arrives, nothing more is sent.
     let mut d = Driver::ready();

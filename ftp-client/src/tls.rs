@@ -58,9 +58,9 @@
 //! replace the ticket they use, but each upload uses one of the control connection's two for
 //! good, so in TLS 1.3 a session with ProFTPD (which requires resumption by default) has its
 //! data connections refused (`425`) after one or two uploads. This workspace's `ftp-server`
-//! hands out eight tickets at login and none with uploads: the ninth upload of a TLS 1.3
-//! session is refused. TLS 1.2 session IDs have no such limit: use [`Tls::tls12_only`] for
-//! upload-heavy sessions with such servers.
+//! hands out eight tickets at login, one with each download, and one with an upload whenever
+//! the client is running short, so its sessions never run dry. TLS 1.2 session IDs have no
+//! such limit: use [`Tls::tls12_only`] for upload-heavy sessions with servers like ProFTPD.
 
 use std::fmt;
 use std::net::IpAddr;

@@ -14,12 +14,16 @@
 //! connection's session for every transfer); they never leave the control connection they
 //! belong to. Stateless tickets are turned off for the same reason.
 //!
-//! TLS 1.3 tickets: the control handshake hands out 8, each download (RETR, listings) one
-//! more, uploads none (see `for_connection`). A client that spends one ticket per connection
-//! and never reuses one (rustls) can therefore run 8 protected uploads in a row before a
-//! download; OpenSSL- and GnuTLS-based clients (curl, lftp, Python) reuse their session and
-//! are not limited. Where that matters, turn
-//! [`require_session_reuse`](TlsConfig::require_session_reuse) off.
+//! TLS 1.3 tickets: clients resume each data connection with a ticket the server sent before,
+//! and both rustls and curl (OpenSSL) use a ticket only once, so every data connection must
+//! bring a new one: the control handshake hands out 8 and each data connection one more. An
+//! upload's ticket is the delicate one: a client that closes its upload without reading (curl
+//! does) would leave it unread, and its kernel would then reset the connection and drop the
+//! upload's unsent tail. Binary uploads into files (the copy loop on its own thread) therefore
+//! hold the ticket back until the client's close_notify has arrived. Other uploads (TYPE A, or
+//! storage without a file) run through `futures-rustls`, which sends tickets at once: they
+//! hand out one only when the tickets this connection issued and never saw used are down to
+//! two (a client that reads its connections to the end, as rustls does).
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -127,17 +131,14 @@ impl TlsConfig {
 
     /// The TLS settings of one control connection and its data connections.
     pub(crate) fn for_connection(&self, require_reuse: bool) -> ConnectionTls {
-        let sessions: Arc<dyn StoresServerSessions> = Arc::new(ConnectionSessions::default());
+        let sessions = Arc::new(ConnectionSessions::default());
+        let storage: Arc<dyn StoresServerSessions> = sessions.clone();
         let mut control = (*self.base).clone();
-        control.session_storage = Arc::clone(&sessions);
+        control.session_storage = storage;
         control.ticketer = Arc::new(NoTickets);
         control.max_early_data_size = 0;
         control.send_tls13_tickets = CONTROL_TICKETS;
-        // A download hands the client a fresh ticket, so a TLS 1.3 client that uses each
-        // ticket once (rustls) keeps resuming. An upload hands out none: a client that
-        // closes its upload without reading (curl) would leave the ticket unread, and its
-        // kernel would answer the server's close with a reset that destroys the upload's
-        // last bytes.
+        // See the module documentation for when each data connection hands out a ticket.
         let mut download = control.clone();
         download.send_tls13_tickets = 1;
         let mut upload = control.clone();
@@ -146,6 +147,7 @@ impl TlsConfig {
             control: futures_rustls::TlsAcceptor::from(Arc::new(control)),
             download: Arc::new(download),
             upload: Arc::new(upload),
+            sessions,
             require_reuse,
         }
     }
@@ -159,6 +161,9 @@ const CONTROL_TICKETS: usize = 8;
 /// Sessions remembered per control connection (control and data handshakes add entries).
 const SESSIONS_PER_CONNECTION: usize = 32;
 
+/// When no more than this many tickets of a connection were never used, uploads hand out one.
+const LOW_TICKETS: usize = 2;
+
 fn invalid(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message)
 }
@@ -170,8 +175,10 @@ pub(crate) struct ConnectionTls {
     pub control: futures_rustls::TlsAcceptor,
     /// For data connections the server writes to (RETR, listings).
     download: Arc<rustls::ServerConfig>,
-    /// For data connections the server reads from (STOR, APPE, STOU).
+    /// For data connections the server reads from (STOR, APPE, STOU) while the client has
+    /// tickets to spare.
     upload: Arc<rustls::ServerConfig>,
+    sessions: Arc<ConnectionSessions>,
     require_reuse: bool,
 }
 
@@ -179,8 +186,16 @@ impl ConnectionTls {
     /// The TLS of one data connection, for a transfer that reads from the client (`upload`)
     /// or writes to it.
     pub(crate) fn data(&self, upload: bool) -> DataTls {
+        let short = self.sessions.unused() <= LOW_TICKETS;
+        let config = if upload && !short {
+            &self.upload
+        } else {
+            &self.download
+        };
         DataTls {
-            config: Arc::clone(if upload { &self.upload } else { &self.download }),
+            config: Arc::clone(config),
+            with_ticket: Arc::clone(&self.download),
+            upload,
             require_reuse: self.require_reuse,
         }
     }
@@ -188,7 +203,12 @@ impl ConnectionTls {
 
 /// The TLS a data connection is to run: the handshake is still to come.
 pub(crate) struct DataTls {
+    /// For the async paths (an upload hands out a ticket only when the client runs short).
     config: Arc<rustls::ServerConfig>,
+    /// For the blocking paths, which hand out a ticket with every connection (an upload's
+    /// only after the client's close_notify).
+    with_ticket: Arc<rustls::ServerConfig>,
+    upload: bool,
     require_reuse: bool,
 }
 
@@ -211,6 +231,12 @@ impl DataTls {
     }
 
     /// The handshake on a blocking socket, for a copy loop on a thread of its own.
+    ///
+    /// Every connection hands the client a TLS 1.3 ticket, so clients that spend one per
+    /// connection (rustls, curl) keep resuming. On an upload the ticket stays queued until the
+    /// copy loop has read the client's close_notify and writes its own: a client that closes
+    /// an upload without reading (curl) never has unread data when it closes, which would
+    /// make its kernel reset the connection and drop the upload's last bytes.
     pub(crate) fn accept_blocking(
         self,
         mut socket: &std::net::TcpStream,
@@ -221,9 +247,30 @@ impl DataTls {
             TransferError::TlsHandshake
         };
         let mut conn =
-            rustls::ServerConnection::new(Arc::clone(&self.config)).map_err(|e| fail(&e))?;
-        while conn.is_handshaking() {
-            conn.complete_io(&mut socket).map_err(|e| fail(&e))?;
+            rustls::ServerConnection::new(Arc::clone(&self.with_ticket)).map_err(|e| fail(&e))?;
+        loop {
+            // TLS 1.2 ends with the server's Finished; TLS 1.3 with the client's, after which
+            // only the tickets are left to send.
+            let deferred = self.upload
+                && !conn.is_handshaking()
+                && conn.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3);
+            while conn.wants_write() && !deferred {
+                conn.write_tls(&mut socket).map_err(|e| fail(&e))?;
+            }
+            if !conn.is_handshaking() {
+                break;
+            }
+            match conn.read_tls(&mut socket) {
+                Ok(0) => return Err(fail(&"end of file during the handshake")),
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(fail(&e)),
+            }
+            if let Err(e) = conn.process_new_packets() {
+                // Tell the client why (the alert is queued), then give up.
+                let _ = conn.write_tls(&mut socket);
+                return Err(fail(&e));
+            }
         }
         self.check(&conn)?;
         // Whole 256 KiB chunks are encrypted and written in one go.
@@ -248,10 +295,27 @@ impl DataTls {
 const BLOCKING_BUFFER_LIMIT: usize = 1024 * 1024;
 
 /// A session cache private to one control connection. `take` leaves the entry in place, so a
-/// session may be resumed by several data connections (see the module documentation).
+/// session may be resumed by several data connections (see the module documentation); each
+/// entry remembers whether it was ever resumed.
 #[derive(Debug, Default)]
 struct ConnectionSessions {
-    entries: Mutex<VecDeque<(Vec<u8>, Vec<u8>)>>,
+    entries: Mutex<VecDeque<Session>>,
+}
+
+#[derive(Debug)]
+struct Session {
+    key: Vec<u8>,
+    value: Vec<u8>,
+    used: bool,
+}
+
+impl ConnectionSessions {
+    /// How many sessions (TLS 1.3: tickets) were handed out and never resumed.
+    fn unused(&self) -> usize {
+        self.entries
+            .lock()
+            .map_or(0, |e| e.iter().filter(|s| !s.used).count())
+    }
 }
 
 impl StoresServerSessions for ConnectionSessions {
@@ -259,20 +323,23 @@ impl StoresServerSessions for ConnectionSessions {
         let Ok(mut entries) = self.entries.lock() else {
             return false;
         };
-        entries.retain(|(k, _)| *k != key);
+        entries.retain(|s| s.key != key);
         if entries.len() >= SESSIONS_PER_CONNECTION {
             entries.pop_front();
         }
-        entries.push_back((key, value));
+        entries.push_back(Session {
+            key,
+            value,
+            used: false,
+        });
         true
     }
 
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        let entries = self.entries.lock().ok()?;
-        entries
-            .iter()
-            .find(|(k, _)| k.as_slice() == key)
-            .map(|(_, v)| v.clone())
+        let mut entries = self.entries.lock().ok()?;
+        let session = entries.iter_mut().find(|s| s.key == key)?;
+        session.used = true;
+        Some(session.value.clone())
     }
 
     fn take(&self, key: &[u8]) -> Option<Vec<u8>> {

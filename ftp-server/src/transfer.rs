@@ -724,6 +724,7 @@ fn tls_copy_to_file(
     if stopped.load(Ordering::SeqCst) {
         return Err(TransferError::Aborted);
     }
+    // The deferred session ticket, then close_notify.
     conn.send_close_notify();
     while conn.wants_write() {
         if conn.write_tls(&mut socket).is_err() {

@@ -613,3 +613,74 @@ fn uploads_in_a_row_resume_with_the_login_tickets() {
         assert_same("row.bin", &s.read("row.bin"), &body);
     }
 }
+
+/// Many uploads in one curl session. TLS 1.2: curl resumes the control connection's session
+/// (a session ID) for every data connection, and every upload arrives whole. TLS 1.3: curl
+/// (OpenSSL) resumes with each ticket once and never reads an upload connection, so it has a
+/// fresh ticket only for its first upload; later ones are refused with 522 (the server
+/// requires resumption). Nothing may arrive partially either way: the server holds an
+/// upload's ticket back until the client's close_notify, so curl's close never resets a
+/// connection with data in flight.
+#[test]
+fn curl_many_uploads_in_one_session() {
+    if !have_tool("curl") {
+        return;
+    }
+    for version in ["1.2", "1.3"] {
+        let (s, c) = tls_server(TlsPolicy::Required);
+        let names: Vec<String> = (0..12).map(|i| format!("many{i}.bin")).collect();
+        for (i, name) in names.iter().enumerate() {
+            let body = pseudo_random(300 * 1024 + i, 40 + i as u64);
+            std::fs::write(s.work.join(name), body).unwrap();
+        }
+        // One invocation: one control connection for every URL (curl reuses it).
+        let mut args = vec![
+            "-sS".to_owned(),
+            "-v".into(),
+            "-u".into(),
+            "alice:secret".into(),
+            "--ssl-reqd".into(),
+            "--cacert".into(),
+            c.ca.to_string_lossy().into_owned(),
+            "--tls-max".into(),
+            version.into(),
+            format!("--tlsv{version}"),
+        ];
+        for name in &names {
+            args.push("-T".into());
+            args.push(name.clone());
+            args.push(format!("ftp://127.0.0.1:{}/{name}", s.v4.port()));
+        }
+        let out = run(
+            Command::new("curl").current_dir(&s.work).args(&args),
+            TOOL_TIMEOUT,
+        );
+        let log = String::from_utf8_lossy(&out.stderr);
+        let stored: Vec<&String> = names
+            .iter()
+            .filter(|name| s.root.join(name.as_str()).exists())
+            .collect();
+        for name in &stored {
+            assert_same(name, &s.read(name), &s.work_file(name));
+        }
+        assert!(
+            !log.contains("got 426"),
+            "TLS {version}: an upload was cut:\n{log}"
+        );
+        if version == "1.2" {
+            assert!(out.status.success(), "TLS 1.2:\n{log}");
+            assert_eq!(stored.len(), names.len());
+        } else {
+            assert!(
+                s.root.join("many0.bin").exists(),
+                "TLS 1.3: first upload:\n{log}"
+            );
+        }
+        report(&format!(
+            "FTPS interop: curl    explicit 12 STOR in one session, TLS {version}: {} stored whole, \
+             the rest refused ({})",
+            stored.len(),
+            if log.contains("got 522") { "522" } else { "none" }
+        ));
+    }
+}

@@ -684,3 +684,32 @@ fn curl_many_uploads_in_one_session() {
         ));
     }
 }
+
+/// A data connection whose TLS handshake never starts holds nothing for long: the transfer
+/// ends with a 4yz once the data timeout (10 s in these tests) passes.
+#[test]
+fn a_data_handshake_that_never_comes_times_out() {
+    let (s, c) = tls_server(TlsPolicy::Required);
+    let config = client_config(&c, true);
+    let mut tls = secure_ctrl(&s, &config);
+    login_protected(&mut tls);
+    let addr = tls.epsv();
+    let silent = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+    let started = std::time::Instant::now();
+    let (code, text) = tls.cmd("RETR data.bin");
+    assert_eq!(code, 150, "{text}");
+    // Nothing is sent on `silent`: no ClientHello.
+    let (code, text) = tls.reply();
+    assert_eq!(code / 100, 4, "{text}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+    drop(silent);
+    report(&format!(
+        "FTPS hostile: data connection without a ClientHello -> {} after {:.1}s",
+        text.trim(),
+        started.elapsed().as_secs_f64()
+    ));
+}

@@ -713,3 +713,28 @@ fn a_data_handshake_that_never_comes_times_out() {
         started.elapsed().as_secs_f64()
     ));
 }
+
+/// TYPE A transfers take the async TLS path (line endings converted on the fly): an upload's
+/// CRLFs are stored as LF, a download's LFs are sent as CRLF, both through TLS.
+#[test]
+fn ascii_transfers_over_tls() {
+    let (s, c) = tls_server(TlsPolicy::Required);
+    let config = client_config(&c, true);
+    let mut tls = secure_ctrl(&s, &config);
+    login_protected(&mut tls);
+    tls.expect("TYPE A", 200);
+    let mut data = protected_transfer(&mut tls, "STOR lines.txt", &config).unwrap();
+    data.write_all(b"one\r\ntwo\r\nthree\r\n").unwrap();
+    data.conn.send_close_notify();
+    data.flush().unwrap();
+    let mut rest = Vec::new();
+    let _ = data.read_to_end(&mut rest);
+    assert_eq!(tls.reply().0, 226);
+    assert_eq!(s.read("lines.txt"), b"one\ntwo\nthree\n");
+
+    let mut data = protected_transfer(&mut tls, "RETR lines.txt", &config).unwrap();
+    let mut got = Vec::new();
+    data.read_to_end(&mut got).expect("read to close_notify");
+    assert_eq!(tls.reply().0, 226);
+    assert_eq!(got, b"one\r\ntwo\r\nthree\r\n");
+}

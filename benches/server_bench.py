@@ -65,6 +65,16 @@ SESSION_TIMEOUT = 30.0
 CURL_TIMEOUT = 600
 
 
+def congestion_control() -> str:
+    """The kernel's default TCP congestion control: loopback throughput depends on it (BBR
+    paces every connection; cubic does not)."""
+    try:
+        with open("/proc/sys/net/ipv4/tcp_congestion_control") as f:
+            return f.read().strip()
+    except OSError:
+        return "unknown"
+
+
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -773,7 +783,8 @@ def main() -> int:
     report = [
         f"## FTP{'S (TLS required, PROT P)' if args.tls else ''} server benchmark "
         f"({time.strftime('%Y-%m-%d %H:%M')}, {platform.node()}, "
-        f"{os.cpu_count()} CPUs, Linux {platform.release()})",
+        f"{os.cpu_count()} CPUs, Linux {platform.release()}, TCP congestion control "
+        f"{congestion_control()}{', server on CPU 0 and curl on CPU 1' if args.pin else ''})",
         "",
         f"Medians over {rounds} throughput round(s) and {srounds} session round(s), "
         "(min–max) when more than one; servers alternated in rotating order; all on 127.0.0.1. "

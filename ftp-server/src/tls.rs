@@ -1,5 +1,5 @@
-//! FTPS (RFC 4217) with rustls: certificates, the per-connection TLS settings, and the stream
-//! type that is either plain TCP or TLS over it.
+//! FTPS (RFC 4217) with rustls: certificates, and the TLS settings of each control connection
+//! and its data connections.
 //!
 //! The protocol side (when to answer `234`, what `PBSZ`/`PROT` mean, which transfers must be
 //! protected) lives in `ftp-proto`; this module only performs the handshakes the session asks
@@ -10,9 +10,10 @@
 //! *resumed* a session can therefore only come from the client that owns the control
 //! connection (or another data connection of it): that is the check vsftpd calls
 //! `require_ssl_reuse`, and it stops a third party from racing the client to a passive port.
-//! Entries may be resumed more than once (OpenSSL-based clients such as curl reuse the control
-//! connection's session for every transfer); they never leave the control connection they
-//! belong to. Stateless tickets are turned off for the same reason.
+//! Entries may be resumed more than once (TLS 1.2 clients reuse the control connection's
+//! session ID for every transfer, and so do GnuTLS clients such as lftp with TLS 1.3
+//! tickets); they never leave the control connection they belong to. Stateless tickets are
+//! turned off for the same reason.
 //!
 //! TLS 1.3 tickets: clients resume each data connection with a ticket the server sent before,
 //! and both rustls and curl (OpenSSL) use a ticket only once, so every data connection must

@@ -292,6 +292,7 @@ where
         if let Some(tls) = &self.tls {
             handshake(&self.shared.rt, control, &tls.control, &self.shared.config).await?;
             debug!("control connection runs TLS");
+            self.session.handle_tls_established(Instant::now());
             return Ok(());
         }
         let _ = control;

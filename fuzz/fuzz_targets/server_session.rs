@@ -219,6 +219,11 @@ fuzz_target!(|data: &[u8]| {
                     },
                     now,
                 ),
+                Request::StartTls => {
+                    if pick & 1 == 1 {
+                        s.handle_tls_established(now);
+                    }
+                }
                 Request::Close => closed_seen = true,
                 _ => {}
             }

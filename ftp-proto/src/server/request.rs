@@ -137,9 +137,11 @@ pub enum Request {
     },
     /// `AUTH TLS` was accepted: write the `234` reply already taken from
     /// [`poll_transmit`](super::ServerSession::poll_transmit), then run the TLS handshake on
-    /// the control connection as the TLS server, before reading from it again. Every later
-    /// control byte goes through TLS. No answer: when the handshake fails, close the
-    /// connection.
+    /// the control connection as the TLS server, and report it with
+    /// [`handle_tls_established`](super::ServerSession::handle_tls_established). Until then the
+    /// session takes no input ([`wants_input`](super::ServerSession::wants_input) is `false`;
+    /// bytes fed anyway are discarded). Every later control byte goes through TLS. When the
+    /// handshake fails, close the connection.
     StartTls,
     /// The session is over: close any listener and data connection. The control connection
     /// closes once [`poll_transmit`](super::ServerSession::poll_transmit) is drained.

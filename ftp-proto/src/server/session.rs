@@ -93,6 +93,9 @@ pub struct ServerSession {
     pbsz: bool,
     /// `PROT P`: data connections run TLS.
     protect_data: bool,
+    /// `234` sent, the handshake not yet reported done: no input is taken (anything the client
+    /// sends before the handshake is not protected).
+    tls_pending: bool,
 
     pending: Option<(RequestId, Pending)>,
     transfer: Option<Transfer>,
@@ -271,6 +274,7 @@ impl ServerSession {
             secure: false,
             pbsz: false,
             protect_data: false,
+            tls_pending: false,
             pending: None,
             transfer: None,
             quit_after_transfer: false,
@@ -321,6 +325,11 @@ impl ServerSession {
             // RFC 959 §4.1.1 QUIT: nothing after it is read (nor during a shutdown).
             return;
         }
+        if self.tls_pending {
+            // Cleartext that arrived behind AUTH TLS before the handshake: never a command
+            // (RFC 4217 §4, the STARTTLS injection).
+            return;
+        }
         self.inbuf.extend_from_slice(bytes);
         self.pump(now);
         if !self.closed && self.inbuf.len() > self.input_cap {
@@ -335,10 +344,22 @@ impl ServerSession {
     /// full; reading resumes when it turns `true` again after a later `handle_*` call.
     pub fn wants_input(&self) -> bool {
         !self.closed
+            && !self.tls_pending
             && !self.quit_after_transfer
             && !self.shutdown_after_transfer
             && self.queue.len() < self.config.max_pipelined
             && self.inbuf.len() < self.input_cap / 2
+    }
+
+    /// The TLS handshake asked for by [`Request::StartTls`] succeeded: input is read again,
+    /// now through TLS. Until this call the session takes no input at all.
+    pub fn handle_tls_established(&mut self, now: Instant) {
+        if self.closed || !self.tls_pending {
+            return;
+        }
+        self.tls_pending = false;
+        self.touch_idle(now);
+        self.pump(now);
     }
 
     /// The client closed its side of the control connection.
@@ -1044,6 +1065,7 @@ impl ServerSession {
         self.queue.clear();
         self.decoder = LineDecoder::new(self.config.max_line_len);
         self.requests.push_back(Request::StartTls);
+        self.tls_pending = true;
         self.secure = true;
         self.pbsz = false;
         self.protect_data = protect_data;

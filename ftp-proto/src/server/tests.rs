@@ -288,6 +288,10 @@ struct Driver {
     answers: VecDeque<(RequestId, Answer)>,
     /// When set, requests are recorded but not answered.
     hold: bool,
+    /// When set, a StartTls request is not followed by `handle_tls_established`.
+    hold_tls: bool,
+    /// A StartTls request to answer on the next step.
+    establish_tls: bool,
     next_port: u16,
 }
 
@@ -328,6 +332,8 @@ impl Driver {
             running: None,
             answers: VecDeque::new(),
             hold: false,
+            hold_tls: false,
+            establish_tls: false,
             next_port: 40000,
         };
         d.run();
@@ -353,6 +359,10 @@ impl Driver {
                     self.s.handle_timeout(self.now);
                     moved = true;
                 }
+            }
+            if std::mem::take(&mut self.establish_tls) {
+                self.s.handle_tls_established(self.now);
+                moved = true;
             }
             if let Some((id, a)) = self.answers.pop_front() {
                 moved = true;
@@ -414,6 +424,7 @@ impl Driver {
                     Mode::Manual => self.running = Some(*id),
                 }
             }
+            Request::StartTls if !self.hold_tls => self.establish_tls = true,
             Request::Site { id, command } => {
                 let o = if &command[..] == b"HELLO" {
                     Outcome::SiteReply {
@@ -1978,6 +1989,23 @@ fn auth_tls_discards_pipelined_plaintext_and_asks_for_the_handshake() {
         wire.contains("Control connection: TLS; data connections: cleartext"),
         "{wire}"
     );
+}
+
+#[test]
+fn nothing_is_read_between_234_and_the_handshake() {
+    let mut d = Driver::with(tls_config(TlsPolicy::Optional), LOCAL, PEER);
+    d.hold_tls = true;
+    d.take_wire();
+    assert_eq!(d.send("AUTH TLS"), [234]);
+    assert!(!d.s.wants_input());
+    // Cleartext injected behind AUTH in a later segment, before the handshake: ignored.
+    d.input(b"USER anna\r\nPASS secret\r\n");
+    assert!(d.take_wire().is_empty());
+    assert_eq!(d.requests(|r| matches!(r, Request::Authenticate { .. })), 0);
+    d.s.handle_tls_established(d.now);
+    d.run();
+    assert!(d.s.wants_input());
+    conversation(&mut d, &[("PWD", &[530]), ("USER anna", &[331])]);
 }
 
 #[test]

@@ -76,7 +76,7 @@
 //! | `OPTS UTF8 ON\|OFF`, `OPTS MLST f;…` | `200` (`501` otherwise) | same | same | same | 2640 §3.1; 3659 §7.9 |
 //! | `LANG [EN]` | `200` (others `504`) | same | same | same | 2640 §4 |
 //! | `ABOR` (no transfer) | `225`, or `226` when a passive listener was closed | same | same | same | 959 §4.1.3 |
-//! | `AUTH TLS` | `234`, input behind it discarded, StartTls request; TLS off: `502`; already TLS: `503`; other mechanisms: `504` | same | same | same, and the login is reset | 2228 §3; 4217 §4 |
+//! | `AUTH TLS` | `234`, input behind it discarded, StartTls request (no input taken until `handle_tls_established`); TLS off: `502`; already TLS: `503`; other mechanisms: `504` | same | same | same, and the login is reset | 2228 §3; 4217 §4 |
 //! | `PBSZ n` | `200 PBSZ=0` under TLS, else `503` | same | same | same | 4217 §8 |
 //! | `PROT C\|P` | `200` after PBSZ (else `503`); `S`/`E`: `536`; `C` when data TLS is required: `534` | same | same | same | 4217 §9 |
 //! | `CCC` | `534` under TLS (refused by policy), else `533` | same | same | same | 4217 §6 |

@@ -582,6 +582,15 @@ impl ClientSession {
         if self.closed {
             return;
         }
+        if let Some(Current {
+            task: Task::Handshake,
+            ..
+        }) = &self.current
+        {
+            // Cleartext between 234 and the handshake is not the server speaking through TLS:
+            // none of it may become part of a later reply.
+            return;
+        }
         self.inbuf.extend_from_slice(bytes);
         while !self.closed {
             match self.decoder.decode(&mut self.inbuf) {

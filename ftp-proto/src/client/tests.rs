@@ -1355,9 +1355,15 @@ fn a_cleartext_reply_during_the_handshake_is_not_taken_as_an_answer() {
     d.nothing_sent();
     assert!(d.done(login).is_none());
     assert!(!d.c.is_logged_in());
+    // A partial line injected in cleartext must not prefix the first protected reply.
+    d.input(b"530 inject");
     d.c.handle_tls_established(d.now);
     d.settle();
     d.expect("USER anna", "331 pw\r\n");
+    d.expect("PASS secret", "230 ok\r\n");
+    d.expect("PBSZ 0", "200 PBSZ=0\r\n");
+    d.expect("PROT P", "200 ok\r\n");
+    assert_eq!(code(&d.result(login)), Some(230));
 }
 
 #[test]

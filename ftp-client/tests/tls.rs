@@ -464,49 +464,47 @@ fn extras(pki: &Pki) -> Vec<(String, Tls)> {
     ]
 }
 
-#[test]
-fn vsftpd_explicit() {
-    let pki = Pki::new("vsftpd-explicit");
-    let Some(server) = common::start_tls("vsftpd", &pki.peer(false, Some(true))) else {
+/// Runs the matrix against the real server `peer`, started with explicit or implicit TLS and
+/// (`Some(true)`) session reuse required; `tls12` pins the client to TLS 1.2 and leaves out
+/// the extra cells.
+fn peer_matrix(peer: &'static str, implicit: bool, reuse: Option<bool>, tls12: bool) {
+    let tag = if implicit { "implicit" } else { "explicit" };
+    let pki = Pki::new(&format!("{peer}-{tag}"));
+    let Some(server) = common::start_tls(peer, &pki.peer(implicit, reuse)) else {
         return;
     };
-    matrix(
-        &server,
-        &pki.client(),
-        "explicit",
-        TlsMode::Explicit,
-        extras(&pki),
-    );
+    let mode = if implicit {
+        TlsMode::Implicit
+    } else {
+        TlsMode::Explicit
+    };
+    if tls12 {
+        let label = format!("{tag}-tls12");
+        matrix(
+            &server,
+            &pki.client().tls12_only(),
+            &label,
+            mode,
+            Vec::new(),
+        );
+    } else {
+        matrix(&server, &pki.client(), tag, mode, extras(&pki));
+    }
+}
+
+#[test]
+fn vsftpd_explicit() {
+    peer_matrix("vsftpd", false, Some(true), false);
 }
 
 #[test]
 fn vsftpd_implicit() {
-    let pki = Pki::new("vsftpd-implicit");
-    let Some(server) = common::start_tls("vsftpd", &pki.peer(true, Some(true))) else {
-        return;
-    };
-    matrix(
-        &server,
-        &pki.client(),
-        "implicit",
-        TlsMode::Implicit,
-        extras(&pki),
-    );
+    peer_matrix("vsftpd", true, Some(true), false);
 }
 
 #[test]
 fn pyftpdlib_explicit() {
-    let pki = Pki::new("pyftpdlib");
-    let Some(server) = common::start_tls("pyftpdlib", &pki.peer(false, None)) else {
-        return;
-    };
-    matrix(
-        &server,
-        &pki.client(),
-        "explicit",
-        TlsMode::Explicit,
-        extras(&pki),
-    );
+    peer_matrix("pyftpdlib", false, None, false);
 }
 
 /// This workspace's server, FTPS required (with session reuse), explicit and implicit.
@@ -536,34 +534,12 @@ fn own_server() {
 
 #[test]
 fn proftpd_explicit() {
-    let pki = Pki::new("proftpd-explicit");
-    let Some(server) = common::start_tls("proftpd", &pki.peer(false, Some(true))) else {
-        return;
-    };
-    let tls = pki.client().tls12_only();
-    matrix(
-        &server,
-        &tls,
-        "explicit-tls12",
-        TlsMode::Explicit,
-        Vec::new(),
-    );
+    peer_matrix("proftpd", false, Some(true), true);
 }
 
 #[test]
 fn proftpd_implicit() {
-    let pki = Pki::new("proftpd-implicit");
-    let Some(server) = common::start_tls("proftpd", &pki.peer(true, Some(true))) else {
-        return;
-    };
-    let tls = pki.client().tls12_only();
-    matrix(
-        &server,
-        &tls,
-        "implicit-tls12",
-        TlsMode::Implicit,
-        Vec::new(),
-    );
+    peer_matrix("proftpd", true, Some(true), true);
 }
 
 /// The limit the `tls` module documents: in TLS 1.3, ProFTPD's upload connections bring no

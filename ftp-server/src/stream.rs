@@ -49,7 +49,7 @@ impl<S: Stream> MaybeTls<S> {
         let MaybeTls::Plain(plain) = std::mem::replace(self, MaybeTls::Upgrading) else {
             return Err(io::Error::other("TLS already running"));
         };
-        let tls = crate::tls::accept(acceptor, plain).await?;
+        let tls = acceptor.accept(plain).await?;
         *self = MaybeTls::Tls(Box::new(tls));
         Ok(())
     }

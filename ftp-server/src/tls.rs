@@ -32,7 +32,6 @@ use std::io;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use futures_io::{AsyncRead, AsyncWrite};
 use rustls::server::{ProducesTickets, StoresServerSessions};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -376,14 +375,3 @@ impl ProducesTickets for NoTickets {
 
 /// A server-side TLS stream.
 pub(crate) type TlsStream<S> = futures_rustls::server::TlsStream<S>;
-
-/// Runs the server side of a TLS handshake on `stream`.
-pub(crate) async fn accept<S>(
-    acceptor: &futures_rustls::TlsAcceptor,
-    stream: S,
-) -> io::Result<TlsStream<S>>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    acceptor.accept(stream).await
-}
